@@ -1,0 +1,133 @@
+"""The ``soko`` command line (Typer). Every command honours ``SOKO_DATABASE_URL``."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from soko.settings import Settings
+
+app = typer.Typer(
+    name="soko",
+    help="Soko: one stock across every sales channel, and orders priced by customer value.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class MappingName(StrEnum):
+    soko = "soko"
+    shopify = "shopify"
+    online_retail = "online-retail"
+
+
+class Preset(StrEnum):
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
+    mapping: Annotated[
+        MappingName | None,
+        typer.Option(help="Force a column mapping instead of detecting it from the header."),
+    ] = None,
+) -> None:
+    """Import files in one all-or-nothing transaction; errors list file, row and column."""
+    from soko.data.importer import ImportFailed, import_paths
+
+    settings = Settings()
+    try:
+        report = import_paths(settings, paths, mapping=mapping.value if mapping else None,
+                              progress=True)
+    except ImportFailed as failure:
+        for line in failure.lines():
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+        err.print(f"Nothing was imported: {len(failure.errors)} error(s).", style="bold red")
+        raise typer.Exit(1) from None
+    report.print(out)
+
+
+@app.command()
+def generate(
+    preset: Annotated[Preset, typer.Option(help="Size of the data set.")] = Preset.small,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 1,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write import files (and truth/) here instead of loading."),
+    ] = None,
+) -> None:
+    """Make a realistic demo data set with its ground truth."""
+    from soko.data.demo import generate_into_store, generate_to_files
+
+    settings = Settings()
+    if out_dir is not None:
+        generate_to_files(preset.value, seed, out_dir, progress=True)
+        out.print(f"Wrote the {preset.value} preset (seed {seed}) to {out_dir}")
+    else:
+        report = generate_into_store(settings, preset.value, seed, progress=True)
+        report.print(out)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app and the HTTP API."""
+    import uvicorn
+
+    from soko.store.db import make_engine, migrate
+    from soko.web.app import create_app
+
+    settings = Settings()
+    migrate(make_engine(settings))
+    out.print(f"Soko is at http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    preset: Annotated[Preset, typer.Option(help="Size of the demo data set.")] = Preset.medium,
+) -> None:
+    """Load the demo data set when the store is empty, then serve."""
+    from soko.data.demo import generate_into_store, store_is_empty
+
+    settings = Settings()
+    if store_is_empty(settings):
+        out.print(f"Loading the {preset.value} demo data set (one time)…")
+        generate_into_store(settings, preset.value, 1, progress=True).print(out)
+    serve(host=host, port=port)
+
+
+@app.command()
+def contract() -> None:
+    """Print the data contract (docs/data-contract.md) generated from the code's schema."""
+    from soko.data.contract import render_markdown
+
+    sys.stdout.write(render_markdown())
+
+
+def main() -> None:
+    """Entry point: a user never sees a stack trace, only what went wrong."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence for users
+        from soko.errors import describe
+
+        err.print(describe(exc), style="bold red", markup=False)
+        sys.exit(2)

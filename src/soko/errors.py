@@ -1,0 +1,50 @@
+"""Error codes shared by the CLI, the API (problem JSON ``code``) and the UI."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """What went wrong, as a stable code integrators can branch on."""
+
+    # import
+    unreadable_file = "unreadable_file"
+    unknown_format = "unknown_format"
+    unknown_mapping = "unknown_mapping"
+    missing_column = "missing_column"
+    unknown_column = "unknown_column"
+    missing_value = "missing_value"
+    invalid_value = "invalid_value"
+    below_minimum = "below_minimum"
+    unknown_reference = "unknown_reference"
+    duplicate_key = "duplicate_key"
+    inconsistent_value = "inconsistent_value"
+    # store and API
+    store_unavailable = "store_unavailable"
+    not_found = "not_found"
+    validation_error = "validation_error"
+    internal_error = "internal_error"
+
+
+class SokoError(Exception):
+    """An error a user can meet and act on; ``str()`` is the message shown to them."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message for a user, whatever the exception."""
+    if isinstance(exc, SokoError):
+        return f"{exc.message} ({exc.code})"
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError):
+        return (
+            "The store cannot be reached: check SOKO_DATABASE_URL or SOKO_DATA_DIR "
+            f"({ErrorCode.store_unavailable}): {exc.orig}"
+        )
+    return f"Unexpected error ({ErrorCode.internal_error}): {type(exc).__name__}: {exc}"

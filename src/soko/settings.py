@@ -1,0 +1,37 @@
+"""The one place that reads the environment (prefix ``SOKO_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Soko's settings; every field can be set as ``SOKO_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SOKO_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Folder of the embedded store.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; a PostgreSQL URL for production. Empty: SQLite in data_dir.",
+    )
+    currency: str = Field(default="JPY", min_length=3, max_length=3)
+    timezone: str = "Asia/Tokyo"
+    default_locale: str = "ja"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The store's URL: ``database_url`` when set, else ``data_dir/soko.sqlite3``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'soko.sqlite3').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process (tests build their own ``Settings``)."""
+    return Settings()

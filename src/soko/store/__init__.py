@@ -1,0 +1,1 @@
+"""The store: tables, engine, migrations. Only shells (CLI, API, web, importer) import it."""

@@ -1,0 +1,282 @@
+"""The store's tables (SQLAlchemy 2, typed declarative).
+
+Records that have a natural key (a SKU code, an order number) are unique by it.
+Event rows that have none (order lines, receipts, adjustments, restock
+notices) carry ``source`` and ``source_row``: the file they came from and
+their row in it, which is their identity on re-import.
+
+Money is ``Numeric`` (``Decimal`` in Python), never a float; quantities are
+integers. Timestamps are the shop's local time, as sellers' exports write them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Money = Numeric(18, 4)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    lead_time_days: Mapped[int | None]
+    capacity_per_week: Mapped[int | None]
+    country: Mapped[str | None] = mapped_column(String(8))
+
+
+class Product(Base):
+    """A product (style); its colours and sizes are SKUs."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    category: Mapped[str | None] = mapped_column(String(120))
+    brand: Mapped[str | None] = mapped_column(String(120))
+    item_type: Mapped[str] = mapped_column(String(16), default="staple")
+    season_start: Mapped[dt.date | None] = mapped_column(Date)
+    season_end: Mapped[dt.date | None] = mapped_column(Date)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    jan: Mapped[str | None] = mapped_column(String(14))
+    color: Mapped[str | None] = mapped_column(String(60))
+    size: Mapped[str | None] = mapped_column(String(60))
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    tax_rate: Mapped[int] = mapped_column(Integer, default=10)
+    price_includes_tax: Mapped[bool] = mapped_column(Boolean, default=True)
+    case_pack: Mapped[int] = mapped_column(Integer, default=1)
+    moq: Mapped[int] = mapped_column(Integer, default=1)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    lead_time_days: Mapped[int | None]
+    review_period_days: Mapped[int | None]
+    order_weekdays: Mapped[str | None] = mapped_column(String(40))
+    safety_factor: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
+    made_to_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (
+        CheckConstraint("tax_rate IN (8, 10)", name="tax_rate"),
+        CheckConstraint("case_pack >= 1 AND moq >= 1", name="pack"),
+    )
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(24))
+    prefecture: Mapped[str | None] = mapped_column(String(40))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+
+
+class Listing(Base):
+    """A marketplace's item ID mapped to a SKU."""
+
+    __tablename__ = "listings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    joined_on: Mapped[dt.date | None] = mapped_column(Date)
+    prefecture: Mapped[str | None] = mapped_column(String(40))
+    country: Mapped[str | None] = mapped_column(String(60))
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(24))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    discount_pct: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    coupon_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class CampaignSku(Base):
+    __tablename__ = "campaign_skus"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    __table_args__ = (UniqueConstraint("campaign_id", "sku_id"),)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    number: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    ordered_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    __table_args__ = (UniqueConstraint("channel_id", "number"),)
+
+
+class OrderLine(Base):
+    """A sale or a return of one SKU; ``quantity`` is always positive."""
+
+    __tablename__ = "order_lines"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    source: Mapped[str] = mapped_column(String(255))
+    source_row: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(8), default="sale")
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    discount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    coupon_code: Mapped[str | None] = mapped_column(String(64))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    returned_order_number: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (
+        UniqueConstraint("source", "source_row"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("kind IN ('sale', 'return')", name="kind"),
+        Index("ix_order_lines_sku_id_order_id", "sku_id", "order_id"),
+    )
+
+
+class StockLevel(Base):
+    """Units on hand per SKU × location, as last counted or imported."""
+
+    __tablename__ = "stock_levels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    on_hand: Mapped[int]
+    counted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (
+        UniqueConstraint("sku_id", "location_id"),
+        CheckConstraint("on_hand >= 0", name="on_hand"),
+    )
+
+
+class StockAdjustment(Base):
+    __tablename__ = "stock_adjustments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    source_row: Mapped[int]
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    adjusted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    quantity: Mapped[int]
+    reason: Mapped[str | None] = mapped_column(String(300))
+    __table_args__ = (UniqueConstraint("source", "source_row"),)
+
+
+class PurchaseOrder(Base):
+    __tablename__ = "purchase_orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    ordered_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class PurchaseOrderLine(Base):
+    __tablename__ = "purchase_order_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    quantity: Mapped[int]
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
+    promised_on: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        UniqueConstraint("purchase_order_id", "sku_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class Receipt(Base):
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    source_row: Mapped[int]
+    purchase_order_line_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_order_lines.id"), index=True
+    )
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    quantity: Mapped[int]
+    __table_args__ = (
+        UniqueConstraint("source", "source_row"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class RestockNotice(Base):
+    __tablename__ = "restock_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    source_row: Mapped[int]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    signed_up_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("source", "source_row"),)
+
+
+class ImportRun(Base):
+    """One ``soko import`` call that committed: its files, mapping and counts per rule."""
+
+    __tablename__ = "import_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sources: Mapped[list[str]] = mapped_column(JSON)
+    rows_added: Mapped[dict[str, int]] = mapped_column(JSON)
+    rule_counts: Mapped[dict[str, int]] = mapped_column(JSON)
