@@ -81,7 +81,7 @@ class Sku(Base):
     size: Mapped[str | None] = mapped_column(String(60))
     unit_cost: Mapped[Decimal | None] = mapped_column(Money)
     price: Mapped[Decimal | None] = mapped_column(Money)
-    tax_rate: Mapped[int] = mapped_column(Integer, default=10)
+    tax_rate: Mapped[int | None] = mapped_column(Integer)
     price_includes_tax: Mapped[bool] = mapped_column(Boolean, default=True)
     case_pack: Mapped[int] = mapped_column(Integer, default=1)
     moq: Mapped[int] = mapped_column(Integer, default=1)

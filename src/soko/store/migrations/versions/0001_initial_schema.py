@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 22:54:43.079125
 """
 
 from collections.abc import Sequence
@@ -127,7 +126,7 @@ def upgrade() -> None:
     sa.Column('size', sa.String(length=60), nullable=True),
     sa.Column('unit_cost', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('price', sa.Numeric(precision=18, scale=4), nullable=True),
-    sa.Column('tax_rate', sa.Integer(), nullable=False),
+    sa.Column('tax_rate', sa.Integer(), nullable=True),
     sa.Column('price_includes_tax', sa.Boolean(), nullable=False),
     sa.Column('case_pack', sa.Integer(), nullable=False),
     sa.Column('moq', sa.Integer(), nullable=False),
