@@ -52,6 +52,7 @@ from soko.store.tables import (
     Receipt,
     RestockNotice,
     Sku,
+    Source,
     StockAdjustment,
     StockLevel,
     Supplier,
@@ -473,15 +474,23 @@ def _load_campaign_skus(conn: Connection, p: Prepared, _e: Entity) -> Added:
 
 
 def _new_events(conn: Connection, table: Table, frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows whose (source, row) the store does not hold yet."""
-    sources = frame.get_column(SOURCE).unique().to_list()
+    """Rows whose (source, row) the store does not hold yet, with their ``source_id``."""
+    names = frame.select(pl.col(SOURCE).unique().alias("name"))
+    bulk.upsert(conn, Source.__table__, names, ["name"], [], {})
+    ids = pl.DataFrame(
+        conn.execute(select(Source.name, Source.id).where(Source.name.in_(names.to_series().to_list()))).all(),
+        schema={SOURCE: pl.String, "source_id": pl.Int64}, orient="row",
+    )
+    frame = frame.join(ids, on=SOURCE, how="left")
     rows = conn.execute(
-        select(table.c.source, table.c.source_row).where(table.c.source.in_(sources))
+        select(table.c.source_id, table.c.source_row).where(
+            table.c.source_id.in_(ids.get_column("source_id").to_list())
+        )
     ).all()
     if not rows:
         return frame
-    seen = pl.DataFrame(rows, schema={SOURCE: pl.String, ROW: pl.Int64}, orient="row")
-    return frame.join(seen, on=[SOURCE, ROW], how="anti")
+    seen = pl.DataFrame(rows, schema={"source_id": pl.Int64, ROW: pl.Int64}, orient="row")
+    return frame.join(seen, on=["source_id", ROW], how="anti")
 
 
 def _load_order_lines(conn: Connection, p: Prepared, _e: Entity) -> Added:
@@ -511,7 +520,7 @@ def _load_order_lines(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = _with_id(frame, conn, Location.__table__, "location_code", "location_id")
     frame = _with_id(frame, conn, Campaign.__table__, "campaign_code", "campaign_id")
     rows = frame.select(
-        pl.col("order_ref").alias("order_id"), pl.col(SOURCE).alias("source"),
+        pl.col("order_ref").alias("order_id"), "source_id",
         pl.col(ROW).alias("source_row"), pl.col("kind").fill_null("sale"), "sku_id",
         "location_id", "quantity", "unit_price",
         pl.col("discount").fill_null(pl.lit(0).cast(pl.Decimal(18, 4))), "coupon_code",
@@ -538,7 +547,7 @@ def _load_adjustments(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = _new_events(conn, StockAdjustment.__table__, frame)
     frame = _with_id(frame, conn, Sku.__table__, "sku", "sku_id")
     frame = _with_id(frame, conn, Location.__table__, "location_code", "location_id")
-    rows = frame.select(pl.col(SOURCE).alias("source"), pl.col(ROW).alias("source_row"),
+    rows = frame.select("source_id", pl.col(ROW).alias("source_row"),
                         "sku_id", "location_id", "adjusted_at", "quantity", "reason")
     return {"stock_adjustments": bulk.insert(conn, StockAdjustment.__table__, rows)}
 
@@ -581,7 +590,7 @@ def _load_receipts(conn: Connection, p: Prepared, _e: Entity) -> Added:
         orient="row",
     )
     frame = frame.join(lines, on=["po_number", "sku"], how="left")
-    rows = frame.select(pl.col(SOURCE).alias("source"), pl.col(ROW).alias("source_row"),
+    rows = frame.select("source_id", pl.col(ROW).alias("source_row"),
                         "purchase_order_line_id", "received_on", "quantity")
     return {"receipts": bulk.insert(conn, Receipt.__table__, rows)}
 
@@ -594,7 +603,7 @@ def _load_restock_notices(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = _with_id(frame, conn, Customer.__table__, "customer_id", "customer_ref")
     frame = _with_id(frame, conn, Sku.__table__, "sku", "sku_id")
     frame = _with_id(frame, conn, Channel.__table__, "channel_code", "channel_id")
-    rows = frame.select(pl.col(SOURCE).alias("source"), pl.col(ROW).alias("source_row"),
+    rows = frame.select("source_id", pl.col(ROW).alias("source_row"),
                         pl.col("customer_ref").alias("customer_id"), "sku_id", "channel_id",
                         "signed_up_at", "notified_at")
     return {"restock_notices": bulk.insert(conn, RestockNotice.__table__, rows)}

@@ -1,18 +1,20 @@
 """Set-based writes of Polars frames: upsert by a natural key, and plain inserts.
 
-Both take a frame whose columns are the table's column names, so that callers
-never loop over rows in Python; the driver's executemany does the batching.
+Callers never loop over rows in Python. Plain inserts take the driver's
+fastest path inside the caller's transaction: ``executemany`` on SQLite with
+values already in SQLAlchemy's storage format, ``COPY`` on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-BATCH = 50_000
+BATCH = 100_000
 
 
 def _count(conn: Connection, table: Table) -> int:
@@ -21,9 +23,28 @@ def _count(conn: Connection, table: Table) -> int:
 
 def _fill(rows: pl.DataFrame, defaults: dict[str, Any]) -> pl.DataFrame:
     return rows.with_columns(
-        pl.col(c).fill_null(pl.lit(v, dtype=rows.schema[c])) for c, v in defaults.items()
+        pl.col(c).fill_null(pl.lit(v, dtype=rows.schema[c]))
+        for c, v in defaults.items()
         if c in rows.columns
     )
+
+
+def _sqlite_values(rows: pl.DataFrame) -> pl.DataFrame:
+    """Cells as SQLAlchemy stores them in SQLite, so reads and comparisons agree."""
+    out = []
+    for name, dtype in rows.schema.items():
+        col = pl.col(name)
+        if dtype == pl.Datetime:
+            out.append(col.dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        elif dtype == pl.Date:
+            out.append(col.dt.strftime("%Y-%m-%d"))
+        elif dtype == pl.Decimal:
+            out.append(col.cast(pl.Float64))
+        elif dtype == pl.Boolean:
+            out.append(col.cast(pl.Int8))
+        else:
+            out.append(col)
+    return rows.select(out)
 
 
 def upsert(
@@ -40,8 +61,8 @@ def upsert(
         return 0
     before = _count(conn, table)
     rows = _fill(rows, defaults)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
+    postgres = conn.dialect.name == "postgresql"
+    stmt = (postgresql if postgres else sqlite).insert(table)
     if update:
         stmt = stmt.on_conflict_do_update(
             index_elements=key,
@@ -49,13 +70,35 @@ def upsert(
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=key)
-    for batch in rows.iter_slices(BATCH):
-        conn.execute(stmt, batch.to_dicts())
+    if postgres:
+        for batch in rows.iter_slices(BATCH):
+            conn.execute(stmt, batch.to_dicts())
+    else:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=rows.columns)
+        order = list(compiled.positiontup or [])
+        values = _sqlite_values(rows).select(order)
+        cursor = conn.connection.cursor()
+        for batch in values.iter_slices(BATCH):
+            cursor.executemany(str(compiled), batch.rows())
     return _count(conn, table) - before
 
 
 def insert(conn: Connection, table: Table, rows: pl.DataFrame) -> int:
     """Insert every row; returns how many."""
-    for batch in rows.iter_slices(BATCH):
-        conn.execute(table.insert(), batch.to_dicts())
+    if rows.is_empty():
+        return 0
+    columns = ", ".join(f'"{c}"' for c in rows.columns)
+    cursor = conn.connection.cursor()
+    if conn.dialect.name == "postgresql":
+        sql = f'COPY "{table.name}" ({columns}) FROM STDIN (FORMAT csv)'
+        for batch in rows.iter_slices(BATCH):
+            buffer = io.BytesIO()
+            batch.write_csv(buffer, include_header=False)
+            with cursor.copy(sql) as copy:  # psycopg 3
+                copy.write(buffer.getvalue())
+    else:
+        marks = ", ".join("?" for _ in rows.columns)
+        sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+        for batch in _sqlite_values(rows).iter_slices(BATCH):
+            cursor.executemany(sql, batch.rows())
     return rows.height

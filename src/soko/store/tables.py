@@ -2,8 +2,8 @@
 
 Records that have a natural key (a SKU code, an order number) are unique by it.
 Event rows that have none (order lines, receipts, adjustments, restock
-notices) carry ``source`` and ``source_row``: the file they came from and
-their row in it, which is their identity on re-import.
+notices) carry ``source_id`` and ``source_row``: the file they came from (by
+name, in ``sources``) and their row in it, which is their identity on re-import.
 
 Money is ``Numeric`` (``Decimal`` in Python), never a float; quantities are
 integers. Timestamps are the shop's local time, as sellers' exports write them.
@@ -44,6 +44,14 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class Source(Base):
+    """A file (or generated table) rows were imported from, by name."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
 
 
 class Supplier(Base):
@@ -172,7 +180,7 @@ class OrderLine(Base):
     __tablename__ = "order_lines"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    source: Mapped[str] = mapped_column(String(255))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     source_row: Mapped[int]
     kind: Mapped[str] = mapped_column(String(8), default="sale")
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
@@ -184,7 +192,7 @@ class OrderLine(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     returned_order_number: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (
-        UniqueConstraint("source", "source_row"),
+        UniqueConstraint("source_id", "source_row"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("kind IN ('sale', 'return')", name="kind"),
         Index("ix_order_lines_sku_id_order_id", "sku_id", "order_id"),
@@ -209,14 +217,14 @@ class StockLevel(Base):
 class StockAdjustment(Base):
     __tablename__ = "stock_adjustments"
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(255))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     source_row: Mapped[int]
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     adjusted_at: Mapped[dt.datetime] = mapped_column(DateTime)
     quantity: Mapped[int]
     reason: Mapped[str | None] = mapped_column(String(300))
-    __table_args__ = (UniqueConstraint("source", "source_row"),)
+    __table_args__ = (UniqueConstraint("source_id", "source_row"),)
 
 
 class PurchaseOrder(Base):
@@ -245,7 +253,7 @@ class PurchaseOrderLine(Base):
 class Receipt(Base):
     __tablename__ = "receipts"
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(255))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     source_row: Mapped[int]
     purchase_order_line_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_order_lines.id"), index=True
@@ -253,7 +261,7 @@ class Receipt(Base):
     received_on: Mapped[dt.date] = mapped_column(Date)
     quantity: Mapped[int]
     __table_args__ = (
-        UniqueConstraint("source", "source_row"),
+        UniqueConstraint("source_id", "source_row"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
@@ -261,14 +269,14 @@ class Receipt(Base):
 class RestockNotice(Base):
     __tablename__ = "restock_notices"
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(255))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     source_row: Mapped[int]
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
     signed_up_at: Mapped[dt.datetime] = mapped_column(DateTime)
     notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    __table_args__ = (UniqueConstraint("source", "source_row"),)
+    __table_args__ = (UniqueConstraint("source_id", "source_row"),)
 
 
 class ImportRun(Base):

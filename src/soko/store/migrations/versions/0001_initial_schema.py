@@ -42,6 +42,12 @@ def upgrade() -> None:
     sa.Column('rule_counts', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_runs'))
     )
+    op.create_table('sources',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sources')),
+    sa.UniqueConstraint('name', name=op.f('uq_sources_name'))
+    )
     op.create_table('suppliers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -171,7 +177,7 @@ def upgrade() -> None:
     op.create_table('order_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('source', sa.String(length=255), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('source_row', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('sku_id', sa.Integer(), nullable=False),
@@ -188,8 +194,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_order_lines_location_id_locations')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_lines_order_id_orders')),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_order_lines_sku_id_skus')),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_order_lines_source_id_sources')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_lines')),
-    sa.UniqueConstraint('source', 'source_row', name=op.f('uq_order_lines_source'))
+    sa.UniqueConstraint('source_id', 'source_row', name=op.f('uq_order_lines_source_id'))
     )
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_lines_order_id'), ['order_id'], unique=False)
@@ -213,7 +220,7 @@ def upgrade() -> None:
 
     op.create_table('restock_notices',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('source', sa.String(length=255), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('source_row', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('sku_id', sa.Integer(), nullable=False),
@@ -223,15 +230,16 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], name=op.f('fk_restock_notices_channel_id_channels')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_restock_notices_customer_id_customers')),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_restock_notices_sku_id_skus')),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_restock_notices_source_id_sources')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_restock_notices')),
-    sa.UniqueConstraint('source', 'source_row', name=op.f('uq_restock_notices_source'))
+    sa.UniqueConstraint('source_id', 'source_row', name=op.f('uq_restock_notices_source_id'))
     )
     with op.batch_alter_table('restock_notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_restock_notices_sku_id'), ['sku_id'], unique=False)
 
     op.create_table('stock_adjustments',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('source', sa.String(length=255), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('source_row', sa.Integer(), nullable=False),
     sa.Column('sku_id', sa.Integer(), nullable=False),
     sa.Column('location_id', sa.Integer(), nullable=True),
@@ -240,8 +248,9 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=300), nullable=True),
     sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_stock_adjustments_location_id_locations')),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_stock_adjustments_sku_id_skus')),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_stock_adjustments_source_id_sources')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_adjustments')),
-    sa.UniqueConstraint('source', 'source_row', name=op.f('uq_stock_adjustments_source'))
+    sa.UniqueConstraint('source_id', 'source_row', name=op.f('uq_stock_adjustments_source_id'))
     )
     with op.batch_alter_table('stock_adjustments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stock_adjustments_sku_id'), ['sku_id'], unique=False)
@@ -260,15 +269,16 @@ def upgrade() -> None:
     )
     op.create_table('receipts',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('source', sa.String(length=255), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('source_row', sa.Integer(), nullable=False),
     sa.Column('purchase_order_line_id', sa.Integer(), nullable=False),
     sa.Column('received_on', sa.Date(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_receipts_quantity_positive')),
     sa.ForeignKeyConstraint(['purchase_order_line_id'], ['purchase_order_lines.id'], name=op.f('fk_receipts_purchase_order_line_id_purchase_order_lines')),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_receipts_source_id_sources')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_receipts')),
-    sa.UniqueConstraint('source', 'source_row', name=op.f('uq_receipts_source'))
+    sa.UniqueConstraint('source_id', 'source_row', name=op.f('uq_receipts_source_id'))
     )
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_receipts_purchase_order_line_id'), ['purchase_order_line_id'], unique=False)
@@ -319,6 +329,7 @@ def downgrade() -> None:
     op.drop_table('locations')
     op.drop_table('campaigns')
     op.drop_table('suppliers')
+    op.drop_table('sources')
     op.drop_table('import_runs')
     op.drop_table('customers')
     op.drop_table('channels')

@@ -1,0 +1,71 @@
+"""Shared fixtures: a fresh store on SQLite and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from soko.settings import Settings
+from soko.store.db import make_engine, migrate
+
+POSTGRES_URL = os.environ.get(
+    "SOKO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"  # shared/ beside the repo
+
+
+def _postgres_reachable() -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_URL.replace("+psycopg", ""), connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}"
+
+
+@pytest.fixture(scope="session")
+def postgres_reason() -> str | None:
+    return _postgres_reachable()
+
+
+def _postgres_settings(tmp_path: Path, reason: str | None) -> Iterator[Settings]:
+    """A schema of its own on the shared server, dropped afterwards."""
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"soko_test_{uuid.uuid4().hex[:12]}"
+    plain = POSTGRES_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield Settings(data_dir=tmp_path, database_url=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path, postgres_reason: str | None) -> Iterator[Settings]:
+    """Settings of an empty, migrated store, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        settings = Settings(data_dir=tmp_path / "data")
+        migrate(make_engine(settings))
+        yield settings
+    else:
+        for settings in _postgres_settings(tmp_path, postgres_reason):
+            migrate(make_engine(settings))
+            yield settings
+
+
+@pytest.fixture
+def engine(store: Settings) -> Iterator[Engine]:
+    eng = make_engine(store)
+    yield eng
+    eng.dispose()
