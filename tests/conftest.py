@@ -45,14 +45,18 @@ def _postgres_settings(tmp_path: Path, reason: str | None) -> Iterator[Settings]
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield Settings(data_dir=tmp_path, database_url=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+        yield Settings(
+            data_dir=tmp_path, database_url=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        )
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path, postgres_reason: str | None) -> Iterator[Settings]:
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_reason: str | None
+) -> Iterator[Settings]:
     """Settings of an empty, migrated store, once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
         settings = Settings(data_dir=tmp_path / "data")

@@ -47,8 +47,9 @@ def import_(
 
     settings = Settings()
     try:
-        report = import_paths(settings, paths, mapping=mapping.value if mapping else None,
-                              progress=True)
+        report = import_paths(
+            settings, paths, mapping=mapping.value if mapping else None, progress=True
+        )
     except ImportFailed as failure:
         for line in failure.lines():
             err.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -126,7 +127,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence for users
+    except Exception as exc:
         from soko.errors import describe
 
         err.print(describe(exc), style="bold red", markup=False)

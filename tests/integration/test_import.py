@@ -1,4 +1,4 @@
-"""``soko import``: all-or-nothing, every error named, re-import a no-op — on SQLite and PostgreSQL."""
+"""``soko import`` on SQLite and PostgreSQL: all-or-nothing, errors named, re-import a no-op."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from soko.data.importer import ImportFailed, import_paths
 from soko.errors import ErrorCode
 from soko.settings import Settings
 from soko.store.db import make_engine
-from tests.conftest import REFDATA
 from soko.store.tables import Base, Customer, Order, OrderLine, Sku, StockAdjustment
+from tests.conftest import REFDATA
 
 SOKO = Path(sys.executable).parent / "soko"
 
@@ -26,7 +26,7 @@ LOCATIONS = "location_code,name,kind,prefecture\nwh1,倉庫,warehouse,千葉県\
 PRODUCTS = (
     "sku,product_code,product_name,color,size,item_type,unit_cost,price,tax_rate,"
     "price_includes_tax,case_pack,moq,order_weekdays\n"
-    "TS-BLK-M,TS,Tシャツ,黒,M,staple,1200,3300,10,true,10,20,\"mon,thu\"\n"
+    'TS-BLK-M,TS,Tシャツ,黒,M,staple,1200,3300,10,true,10,20,"mon,thu"\n'
     "TS-BLK-L,TS,Tシャツ,黒,L,staple,1200,3300,10,true,10,20,mon\n"
     "CUP-01,CUP,マグカップ,白,,seasonal,400,1650,10,yes,6,6,\n"
 )
@@ -35,8 +35,8 @@ ORDER_LINES = (
     "order_id,channel_code,location_code,customer_id,ordered_at,sku,quantity,unit_price,discount\n"
     "A1,web,wh1,C001,2024-03-01 10:00:00,TS-BLK-M,2,3300,300\n"
     "A1,web,wh1,C001,2024-03-01 10:00:00,CUP-01,1,1650,0\n"
-    "R9,rakuten,wh1,,2024/03/02 11:30,TS-BLK-L,1,\"3,300\",\n"
-    "R9,rakuten,wh1,,2024/03/02 11:30,TS-BLK-L,1,\"3,300\",\n"
+    'R9,rakuten,wh1,,2024/03/02 11:30,TS-BLK-L,1,"3,300",\n'
+    'R9,rakuten,wh1,,2024/03/02 11:30,TS-BLK-L,1,"3,300",\n'
 )
 
 
@@ -44,8 +44,11 @@ def write_shop(folder: Path, *, order_lines: str = ORDER_LINES, products: str = 
     """A small, valid shop in Soko's own format (identical last two lines are real)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, body in {
-        "channels.csv": CHANNELS, "locations.csv": LOCATIONS, "products.csv": products,
-        "customers.csv": CUSTOMERS, "order_lines.csv": order_lines,
+        "channels.csv": CHANNELS,
+        "locations.csv": LOCATIONS,
+        "products.csv": products,
+        "customers.csv": CUSTOMERS,
+        "order_lines.csv": order_lines,
     }.items():
         (folder / name).write_text(body, encoding="utf-8")
     return folder
@@ -66,16 +69,24 @@ def count(engine: Engine, table: type[Base]) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def test_a_valid_shop_loads_with_its_values(store: Settings, engine: Engine, tmp_path: Path) -> None:
+def test_a_valid_shop_loads_with_its_values(
+    store: Settings, engine: Engine, tmp_path: Path
+) -> None:
     import_paths(store, [write_shop(tmp_path / "shop")])
     with engine.connect() as conn:
         sku = conn.execute(select(Sku).where(Sku.code == "TS-BLK-M")).one()
         assert (sku.price, sku.unit_cost, sku.tax_rate, sku.case_pack, sku.moq) == (
-            Decimal("3300"), Decimal("1200"), 10, 10, 20)
+            Decimal("3300"),
+            Decimal("1200"),
+            10,
+            10,
+            20,
+        )
         assert sku.order_weekdays == "mon,thu"
         rakuten = conn.execute(
             select(OrderLine.unit_price, OrderLine.discount, Order.ordered_at, Order.customer_id)
-            .join(Order, Order.id == OrderLine.order_id).where(Order.number == "R9")
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.number == "R9")
         ).all()
     assert [r.unit_price for r in rakuten] == [Decimal("3300"), Decimal("3300")]
     assert rakuten[0].ordered_at == dt.datetime(2024, 3, 2, 11, 30)
@@ -84,7 +95,9 @@ def test_a_valid_shop_loads_with_its_values(store: Settings, engine: Engine, tmp
     assert count(engine, Order) == 2
 
 
-def test_reimporting_the_same_files_changes_nothing(store: Settings, engine: Engine, tmp_path: Path) -> None:
+def test_reimporting_the_same_files_changes_nothing(
+    store: Settings, engine: Engine, tmp_path: Path
+) -> None:
     shop = write_shop(tmp_path / "shop")
     import_paths(store, [shop])
     before = snapshot(engine)
@@ -151,9 +164,12 @@ def test_structural_problems_are_named(store: Settings, engine: Engine, tmp_path
     folder = write_shop(tmp_path / "shop")
     (folder / "order_lines.csv").write_text(
         "order_id,channel_code,ordered_at,sku,quantity,unit_price,colour\n"
-        "A1,web,2024-03-01,TS-BLK-M,1,3300,red\n", encoding="utf-8")
+        "A1,web,2024-03-01,TS-BLK-M,1,3300,red\n",
+        encoding="utf-8",
+    )
     (folder / "customers.csv").write_text(
-        "customer_id,prefecture\nC001,東京都\nC001,大阪府\n", encoding="utf-8")
+        "customer_id,prefecture\nC001,東京都\nC001,大阪府\n", encoding="utf-8"
+    )
     (folder / "notes.csv").write_text("memo,author\nhello,me\n", encoding="utf-8")
     with pytest.raises(ImportFailed) as failed:
         import_paths(store, [folder])
@@ -185,8 +201,16 @@ def test_cp932_excel_and_parquet_files_import_like_utf8_csv(tmp_path: Path) -> N
         with engine.connect() as conn:
             stores[kind] = (
                 sorted(conn.execute(select(Sku.code, Sku.price, Sku.order_weekdays)).all()),
-                sorted(conn.execute(select(Customer.code, Customer.prefecture, Customer.joined_on)).all()),
-                sorted(conn.execute(select(OrderLine.quantity, OrderLine.unit_price, OrderLine.source_row)).all()),
+                sorted(
+                    conn.execute(
+                        select(Customer.code, Customer.prefecture, Customer.joined_on)
+                    ).all()
+                ),
+                sorted(
+                    conn.execute(
+                        select(OrderLine.quantity, OrderLine.unit_price, OrderLine.source_row)
+                    ).all()
+                ),
             )
         engine.dispose()
     assert stores["cp932"] == stores["csv"]
@@ -208,7 +232,8 @@ def test_a_file_in_neither_utf8_nor_cp932_is_refused_by_line(tmp_path: Path) -> 
 
 SHOPIFY = (
     "Name,Email,Financial Status,Paid at,Currency,Discount Code,Created at,Lineitem quantity,"
-    "Lineitem name,Lineitem price,Lineitem sku,Lineitem discount,Cancelled at,Refunded Amount,Vendor\n"
+    "Lineitem name,Lineitem price,Lineitem sku,Lineitem discount,Cancelled at,Refunded Amount,"
+    "Vendor\n"
     "#1001,Aiko@Example.jp,paid,2024-05-01 12:00:00 +0900,JPY,WELCOME10,2024-05-01 12:00:00 +0900,"
     "2,Tシャツ - M / 黒,3300,TS-BLK-M,330,,0,Soko Wear\n"
     "#1001,,,,,,,1,マグカップ,1650,CUP-01,0,,,\n"
@@ -227,26 +252,56 @@ def test_a_shopify_orders_export_maps_to_orders_with_its_rules(
     report = import_paths(store, [path])
     assert report.mappings == {"orders_export.csv": "shopify"}
     assert report.rules["orders_export.csv"] == {
-        "lines": 5, "order_fields_filled_down": 1, "cancelled_order": 1, "no_sku": 1,
-        "customer_by_email": 1, "time_zone_converted": 3, "refund_not_itemised": 1,
+        "lines": 5,
+        "order_fields_filled_down": 1,
+        "cancelled_order": 1,
+        "no_sku": 1,
+        "customer_by_email": 1,
+        "time_zone_converted": 3,
+        "refund_not_itemised": 1,
     }
     with engine.connect() as conn:
         lines = conn.execute(
-            select(Order.number, Order.ordered_at, Customer.code, Sku.code, OrderLine.quantity,
-                   OrderLine.discount, OrderLine.coupon_code)
+            select(
+                Order.number,
+                Order.ordered_at,
+                Customer.code,
+                Sku.code,
+                OrderLine.quantity,
+                OrderLine.discount,
+                OrderLine.coupon_code,
+            )
             .join(Order, Order.id == OrderLine.order_id)
             .join(Sku, Sku.id == OrderLine.sku_id)
             .outerjoin(Customer, Customer.id == Order.customer_id)
             .order_by(OrderLine.source_row)
         ).all()
     assert [tuple(r) for r in lines] == [
-        ("#1001", dt.datetime(2024, 5, 1, 12), "aiko@example.jp", "TS-BLK-M", 2, Decimal(330), "WELCOME10"),
-        ("#1001", dt.datetime(2024, 5, 1, 12), "aiko@example.jp", "CUP-01", 1, Decimal(0), "WELCOME10"),
+        (
+            "#1001",
+            dt.datetime(2024, 5, 1, 12),
+            "aiko@example.jp",
+            "TS-BLK-M",
+            2,
+            Decimal(330),
+            "WELCOME10",
+        ),
+        (
+            "#1001",
+            dt.datetime(2024, 5, 1, 12),
+            "aiko@example.jp",
+            "CUP-01",
+            1,
+            Decimal(0),
+            "WELCOME10",
+        ),
         ("#1004", dt.datetime(2024, 5, 3, 9), None, "TS-BLK-L", 1, Decimal(0), None),
     ]
 
 
-def test_an_export_never_overwrites_the_catalogue(store: Settings, engine: Engine, tmp_path: Path) -> None:
+def test_an_export_never_overwrites_the_catalogue(
+    store: Settings, engine: Engine, tmp_path: Path
+) -> None:
     import_paths(store, [write_shop(tmp_path / "shop")])
     path = tmp_path / "orders_export.csv"
     path.write_text(SHOPIFY.replace(",3300,TS-BLK-M", ",9999,TS-BLK-M"), encoding="utf-8")
@@ -256,15 +311,23 @@ def test_an_export_never_overwrites_the_catalogue(store: Settings, engine: Engin
 
 
 def test_the_cli_prints_every_error_on_stderr_and_exits_non_zero(tmp_path: Path) -> None:
-    shop = write_shop(tmp_path / "shop", order_lines=ORDER_LINES + "B1,web,wh1,,yesterday,TS-BLK-M,1,1,\n")
+    shop = write_shop(
+        tmp_path / "shop", order_lines=ORDER_LINES + "B1,web,wh1,,yesterday,TS-BLK-M,1,1,\n"
+    )
     env = {"SOKO_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([str(SOKO), "import", str(shop)], capture_output=True, text=True, env=env,
-                         check=False)
+    run = subprocess.run(
+        [str(SOKO), "import", str(shop)], capture_output=True, text=True, env=env, check=False
+    )
     assert run.returncode == 1
     assert "order_lines.csv: row 6, column 'ordered_at': 'yesterday'" in run.stderr
     assert "Traceback" not in run.stderr + run.stdout
-    ok = subprocess.run([str(SOKO), "import", str(write_shop(tmp_path / "ok"))], capture_output=True,
-                        text=True, env=env, check=False)
+    ok = subprocess.run(
+        [str(SOKO), "import", str(write_shop(tmp_path / "ok"))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "order_lines" in ok.stdout
 
@@ -288,14 +351,20 @@ def test_online_retail_loads_with_the_published_counts(store: Settings, engine: 
     assert rules["exact_duplicate"] == 5_268
 
     raw = pl.read_csv(path, infer_schema=False).with_columns(pl.col("Quantity").cast(pl.Int64))
-    goods = raw.filter(pl.col("StockCode").str.contains(r"^\d{5}") & ~pl.col("InvoiceNo").str.starts_with("A"))
+    goods = raw.filter(
+        pl.col("StockCode").str.contains(r"^\d{5}") & ~pl.col("InvoiceNo").str.starts_with("A")
+    )
     cancel = pl.col("InvoiceNo").str.starts_with("C")
     expected_lines = goods.filter(cancel | (pl.col("Quantity") > 0))
     with engine.connect() as conn:
-        by_kind = dict(conn.execute(select(OrderLine.kind, func.count()).group_by(OrderLine.kind)).all())
+        by_kind = dict(
+            conn.execute(select(OrderLine.kind, func.count()).group_by(OrderLine.kind)).all()
+        )
         units = conn.execute(select(func.sum(OrderLine.quantity))).scalar_one()
         anonymous = conn.execute(
-            select(func.count()).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+            select(func.count())
+            .select_from(OrderLine)
+            .join(Order, Order.id == OrderLine.order_id)
             .where(Order.customer_id.is_(None))
         ).scalar_one()
         customers = conn.execute(select(func.count()).select_from(Customer)).scalar_one()
@@ -308,8 +377,6 @@ def test_online_retail_loads_with_the_published_counts(store: Settings, engine: 
 
     again = import_paths(store, [path])
     assert set(again.added.values()) == {0}
-
-
 
 
 def test_the_store_is_migrated_by_import_on_a_fresh_folder(tmp_path: Path) -> None:

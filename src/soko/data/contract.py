@@ -98,7 +98,9 @@ ENTITIES: tuple[Entity, ...] = (
         "Who the seller buys from. Lead times here are the supplier's promise; Soko "
         "also measures the real ones from receipts.",
         (
-            Column("supplier_code", Kind.TEXT, "The seller's code for the supplier.", required=True),
+            Column(
+                "supplier_code", Kind.TEXT, "The seller's code for the supplier.", required=True
+            ),
             Column("name", Kind.TEXT, "Display name."),
             Column("lead_time_days", Kind.INTEGER, "Promised lead time in days.", minimum=0),
             Column("capacity_per_week", Kind.INTEGER, "Most units it ships a week.", minimum=1),
@@ -134,12 +136,22 @@ ENTITIES: tuple[Entity, ...] = (
             Column("case_pack", Kind.INTEGER, "Units per case; orders round up to it.", minimum=1),
             Column("moq", Kind.INTEGER, "Minimum order quantity in units.", minimum=1),
             Column("supplier_code", Kind.TEXT, "Supplier.", references="suppliers.supplier_code"),
-            Column("lead_time_days", Kind.INTEGER, "Lead time for this SKU, if not the supplier's.",
-                   minimum=0),
-            Column("review_period_days", Kind.INTEGER, "Days between orders (発注間隔).", minimum=1),
+            Column(
+                "lead_time_days",
+                Kind.INTEGER,
+                "Lead time for this SKU, if not the supplier's.",
+                minimum=0,
+            ),
+            Column(
+                "review_period_days", Kind.INTEGER, "Days between orders (発注間隔).", minimum=1
+            ),
             Column("order_weekdays", Kind.WEEKDAYS, "Weekdays orders can be placed."),
-            Column("safety_factor", Kind.DECIMAL, "Safety factor z (安全係数) that overrides the "
-                   "chosen service level.", minimum=0),
+            Column(
+                "safety_factor",
+                Kind.DECIMAL,
+                "Safety factor z (安全係数) that overrides the chosen service level.",
+                minimum=0,
+            ),
             Column("made_to_order", Kind.BOOLEAN, "Made to order (取り寄せ): never stocked."),
         ),
         key=("sku",),
@@ -150,12 +162,18 @@ ENTITIES: tuple[Entity, ...] = (
         "Where stock is: warehouses, stores, marketplace-run warehouses (Amazon FBA, "
         "Rakuten RSL) and 3PLs.",
         (
-            Column("location_code", Kind.TEXT, "The seller's code for the location.", required=True),
+            Column(
+                "location_code", Kind.TEXT, "The seller's code for the location.", required=True
+            ),
             Column("name", Kind.TEXT, "Display name."),
             Column("kind", Kind.CHOICE, "Kind of location.", required=True, choices=LOCATION_KINDS),
             Column("prefecture", Kind.TEXT, "Prefecture (都道府県)."),
-            Column("channel_code", Kind.TEXT, "For a marketplace-run warehouse: the only channel "
-                   "it feeds.", references="channels.channel_code"),
+            Column(
+                "channel_code",
+                Kind.TEXT,
+                "For a marketplace-run warehouse: the only channel it feeds.",
+                references="channels.channel_code",
+            ),
         ),
         key=("location_code",),
         depends_on=("channels",),
@@ -174,8 +192,13 @@ ENTITIES: tuple[Entity, ...] = (
         "listings",
         "A marketplace's own item ID for a SKU (ASIN, Rakuten item number, Yahoo! item code).",
         (
-            Column("channel_code", Kind.TEXT, "Channel.", required=True,
-                   references="channels.channel_code"),
+            Column(
+                "channel_code",
+                Kind.TEXT,
+                "Channel.",
+                required=True,
+                references="channels.channel_code",
+            ),
             Column("external_id", Kind.TEXT, "The channel's item ID.", required=True),
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
         ),
@@ -201,8 +224,12 @@ ENTITIES: tuple[Entity, ...] = (
             Column("campaign_code", Kind.TEXT, "The seller's code.", required=True),
             Column("name", Kind.TEXT, "Display name."),
             Column("kind", Kind.CHOICE, "Kind.", choices=CAMPAIGN_KINDS),
-            Column("channel_code", Kind.TEXT, "Channel it runs on; empty for all.",
-                   references="channels.channel_code"),
+            Column(
+                "channel_code",
+                Kind.TEXT,
+                "Channel it runs on; empty for all.",
+                references="channels.channel_code",
+            ),
             Column("starts_on", Kind.DATE, "First day.", required=True),
             Column("ends_on", Kind.DATE, "Last day.", required=True),
             Column("discount_pct", Kind.DECIMAL, "Discount in % off the price.", minimum=0),
@@ -215,8 +242,13 @@ ENTITIES: tuple[Entity, ...] = (
         "campaign_skus",
         "The SKUs a campaign covers; a campaign with none covers every SKU.",
         (
-            Column("campaign_code", Kind.TEXT, "Campaign.", required=True,
-                   references="campaigns.campaign_code"),
+            Column(
+                "campaign_code",
+                Kind.TEXT,
+                "Campaign.",
+                required=True,
+                references="campaigns.campaign_code",
+            ),
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
         ),
         key=("campaign_code", "sku"),
@@ -228,22 +260,48 @@ ENTITIES: tuple[Entity, ...] = (
         "order. A return is a line of kind return with a positive quantity.",
         (
             Column("order_id", Kind.TEXT, "Order number on its channel.", required=True),
-            Column("channel_code", Kind.TEXT, "Channel.", required=True,
-                   references="channels.channel_code"),
-            Column("location_code", Kind.TEXT, "Location the units left from (or came back to).",
-                   references="locations.location_code"),
-            Column("customer_id", Kind.TEXT, "Customer; empty for an anonymous sale.",
-                   references="customers.customer_id"),
-            Column("ordered_at", Kind.DATETIME, "When it was ordered (returned, for a return).",
-                   required=True),
+            Column(
+                "channel_code",
+                Kind.TEXT,
+                "Channel.",
+                required=True,
+                references="channels.channel_code",
+            ),
+            Column(
+                "location_code",
+                Kind.TEXT,
+                "Location the units left from (or came back to).",
+                references="locations.location_code",
+            ),
+            Column(
+                "customer_id",
+                Kind.TEXT,
+                "Customer; empty for an anonymous sale.",
+                references="customers.customer_id",
+            ),
+            Column(
+                "ordered_at",
+                Kind.DATETIME,
+                "When it was ordered (returned, for a return).",
+                required=True,
+            ),
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
             Column("quantity", Kind.INTEGER, "Units.", required=True, minimum=1),
-            Column("unit_price", Kind.DECIMAL, "Price paid per unit before the line discount.",
-                   required=True, minimum=0),
+            Column(
+                "unit_price",
+                Kind.DECIMAL,
+                "Price paid per unit before the line discount.",
+                required=True,
+                minimum=0,
+            ),
             Column("discount", Kind.DECIMAL, "Discount on the line, in money.", minimum=0),
             Column("coupon_code", Kind.TEXT, "Coupon used."),
-            Column("campaign_code", Kind.TEXT, "Campaign the sale belongs to.",
-                   references="campaigns.campaign_code"),
+            Column(
+                "campaign_code",
+                Kind.TEXT,
+                "Campaign the sale belongs to.",
+                references="campaigns.campaign_code",
+            ),
             Column("kind", Kind.CHOICE, "sale (default) or return.", choices=LINE_KINDS),
             Column("returned_order_id", Kind.TEXT, "For a return: the order it came from."),
         ),
@@ -254,8 +312,13 @@ ENTITIES: tuple[Entity, ...] = (
         "Stock on hand by SKU and location, as counted; a later count replaces an earlier one.",
         (
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
-            Column("location_code", Kind.TEXT, "Location.", required=True,
-                   references="locations.location_code"),
+            Column(
+                "location_code",
+                Kind.TEXT,
+                "Location.",
+                required=True,
+                references="locations.location_code",
+            ),
             Column("on_hand", Kind.INTEGER, "Units on hand.", required=True, minimum=0),
             Column("counted_at", Kind.DATETIME, "When it was counted."),
         ),
@@ -269,8 +332,9 @@ ENTITIES: tuple[Entity, ...] = (
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
             Column("location_code", Kind.TEXT, "Location.", references="locations.location_code"),
             Column("adjusted_at", Kind.DATETIME, "When.", required=True),
-            Column("quantity", Kind.INTEGER, "Signed units: negative takes stock away.",
-                   required=True),
+            Column(
+                "quantity", Kind.INTEGER, "Signed units: negative takes stock away.", required=True
+            ),
             Column("reason", Kind.TEXT, "Why."),
         ),
         depends_on=("products", "locations"),
@@ -280,10 +344,20 @@ ENTITIES: tuple[Entity, ...] = (
         "Purchase orders, one row per line (PO number and SKU).",
         (
             Column("po_number", Kind.TEXT, "Purchase order number.", required=True),
-            Column("supplier_code", Kind.TEXT, "Supplier.", required=True,
-                   references="suppliers.supplier_code"),
-            Column("location_code", Kind.TEXT, "Where it will be received.", required=True,
-                   references="locations.location_code"),
+            Column(
+                "supplier_code",
+                Kind.TEXT,
+                "Supplier.",
+                required=True,
+                references="suppliers.supplier_code",
+            ),
+            Column(
+                "location_code",
+                Kind.TEXT,
+                "Where it will be received.",
+                required=True,
+                references="locations.location_code",
+            ),
             Column("ordered_on", Kind.DATE, "Date ordered.", required=True),
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
             Column("quantity", Kind.INTEGER, "Units ordered.", required=True, minimum=1),
@@ -297,8 +371,13 @@ ENTITIES: tuple[Entity, ...] = (
         "receipts",
         "Goods received against a purchase-order line; several rows make a partial receipt.",
         (
-            Column("po_number", Kind.TEXT, "Purchase order number.", required=True,
-                   references="purchase_orders.po_number"),
+            Column(
+                "po_number",
+                Kind.TEXT,
+                "Purchase order number.",
+                required=True,
+                references="purchase_orders.po_number",
+            ),
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
             Column("received_on", Kind.DATE, "Date received.", required=True),
             Column("quantity", Kind.INTEGER, "Units received.", required=True, minimum=1),
@@ -310,11 +389,20 @@ ENTITIES: tuple[Entity, ...] = (
         "A customer asked to be told when a sold-out SKU is back: the record of stockouts "
         "customers met.",
         (
-            Column("customer_id", Kind.TEXT, "Customer.", required=True,
-                   references="customers.customer_id"),
+            Column(
+                "customer_id",
+                Kind.TEXT,
+                "Customer.",
+                required=True,
+                references="customers.customer_id",
+            ),
             Column("sku", Kind.TEXT, "SKU.", required=True, references="products.sku"),
-            Column("channel_code", Kind.TEXT, "Channel where they signed up.",
-                   references="channels.channel_code"),
+            Column(
+                "channel_code",
+                Kind.TEXT,
+                "Channel where they signed up.",
+                references="channels.channel_code",
+            ),
             Column("signed_up_at", Kind.DATETIME, "When they signed up.", required=True),
             Column("notified_at", Kind.DATETIME, "When they were told it is back."),
         ),
@@ -374,9 +462,7 @@ def render_markdown() -> str:
         "source file name and row number, so importing the same file twice changes nothing, "
         "while identical rows inside one file are all kept.",
         "",
-        "Entities load in this order: "
-        + ", ".join(f"`{e.name}`" for e in load_order())
-        + ".",
+        "Entities load in this order: " + ", ".join(f"`{e.name}`" for e in load_order()) + ".",
         "",
     ]
     for entity in ENTITIES:

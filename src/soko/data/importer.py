@@ -29,7 +29,7 @@ from rich.table import Table as RichTable
 from sqlalchemy import Connection, Table, select
 
 from soko.data.contract import BY_NAME, Entity, load_order
-from soko.data.mappings import MappedFile, Part, map_file, map_soko
+from soko.data.mappings import MappedFile, map_file, map_soko
 from soko.data.readers import ROW, RawTable, expand_paths, read_table
 from soko.data.validate import SOURCE, Problem, parse_entity
 from soko.errors import ErrorCode, SokoError
@@ -56,6 +56,7 @@ from soko.store.tables import (
     StockAdjustment,
     StockLevel,
     Supplier,
+    table_of,
 )
 
 
@@ -119,8 +120,9 @@ def import_paths(
     try:
         files = expand_paths(paths)
     except SokoError as exc:
-        raise ImportFailed([Problem(str(paths[0]) if paths else "", 0, "", None, exc.message,
-                                    exc.code)]) from None
+        raise ImportFailed(
+            [Problem(str(paths[0]) if paths else "", 0, "", None, exc.message, exc.code)]
+        ) from None
     with _progress(progress) as bar:
         task = bar.add_task("reading", total=len(files))
         mapped: list[MappedFile] = []
@@ -165,11 +167,17 @@ def _same_name_twice(files: list[Path], problems: list[Problem]) -> None:
     seen: dict[str, Path] = {}
     for path in files:
         if path.name in seen and seen[path.name].resolve() != path.resolve():
-            problems.append(Problem(
-                path.name, 0, "", str(path),
-                f"a file name not already used by {seen[path.name]} (a file's name is its "
-                "identity on re-import)", ErrorCode.duplicate_key,
-            ))
+            problems.append(
+                Problem(
+                    path.name,
+                    0,
+                    "",
+                    str(path),
+                    f"a file name not already used by {seen[path.name]} (a file's name is its "
+                    "identity on re-import)",
+                    ErrorCode.duplicate_key,
+                )
+            )
         seen.setdefault(path.name, path)
 
 
@@ -197,12 +205,15 @@ def _run(
             report.added.update(_LOADERS[entity.name](conn, prepared, entity))
             bar.advance(task)
         conn.execute(
-            ImportRun.__table__.insert().values(
+            table_of(ImportRun)
+            .insert()
+            .values(
                 finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 sources=report.sources,
                 rows_added=report.added,
                 rule_counts={
-                    f"{src}:{rule}": n for src, rules in report.rules.items()
+                    f"{src}:{rule}": n
+                    for src, rules in report.rules.items()
                     for rule, n in rules.items()
                 },
             )
@@ -245,8 +256,9 @@ def _prepare(mapped: list[MappedFile], problems: list[Problem]) -> Prepared:
     insert_only: dict[str, pl.DataFrame] = {}
     for name, fs in derived.items():
         entity = BY_NAME[name]
-        frame = pl.concat(fs, how="vertical_relaxed").unique(list(entity.key), keep="first",
-                                                               maintain_order=True)
+        frame = pl.concat(fs, how="vertical_relaxed").unique(
+            list(entity.key), keep="first", maintain_order=True
+        )
         if name in frames:
             frame = frame.join(frames[name].select(entity.key), on=list(entity.key), how="anti")
         insert_only[name] = frame
@@ -259,28 +271,37 @@ def _repeated_across_files(entity: Entity, frame: pl.DataFrame) -> list[Problem]
     )
     joined = frame.join(first, on=list(entity.key)).filter(pl.col(SOURCE) != pl.col("__src"))
     return [
-        Problem(src, row, entity.key[-1], str(key), f"a key not already given in {fsrc} row "
-                f"{frow}", ErrorCode.duplicate_key)
+        Problem(
+            src,
+            row,
+            entity.key[-1],
+            str(key),
+            f"a key not already given in {fsrc} row {frow}",
+            ErrorCode.duplicate_key,
+        )
         for src, row, key, fsrc, frow in joined.select(
-            SOURCE, ROW, entity.key[-1], "__src", "__row").iter_rows()
+            SOURCE, ROW, entity.key[-1], "__src", "__row"
+        ).iter_rows()
     ]
 
 
 # --- references ----------------------------------------------------------------------------
 
 CODE_COLUMNS: dict[str, tuple[Table, str]] = {
-    "suppliers.supplier_code": (Supplier.__table__, "code"),
-    "products.sku": (Sku.__table__, "code"),
-    "locations.location_code": (Location.__table__, "code"),
-    "channels.channel_code": (Channel.__table__, "code"),
-    "customers.customer_id": (Customer.__table__, "code"),
-    "campaigns.campaign_code": (Campaign.__table__, "code"),
-    "purchase_orders.po_number": (PurchaseOrder.__table__, "number"),
+    "suppliers.supplier_code": (table_of(Supplier), "code"),
+    "products.sku": (table_of(Sku), "code"),
+    "locations.location_code": (table_of(Location), "code"),
+    "channels.channel_code": (table_of(Channel), "code"),
+    "customers.customer_id": (table_of(Customer), "code"),
+    "campaigns.campaign_code": (table_of(Campaign), "code"),
+    "purchase_orders.po_number": (table_of(PurchaseOrder), "number"),
 }
 
 
 def _all(prepared: Prepared, entity: str) -> pl.DataFrame | None:
-    frames = [f for f in (prepared.frames.get(entity), prepared.insert_only.get(entity)) if f is not None]
+    frames = [
+        f for f in (prepared.frames.get(entity), prepared.insert_only.get(entity)) if f is not None
+    ]
     return pl.concat(frames, how="vertical_relaxed") if frames else None
 
 
@@ -298,18 +319,28 @@ def _check_references(conn: Connection, prepared: Prepared) -> list[Problem]:
             if col.references not in known:
                 ref_entity, ref_col = col.references.split(".")
                 table, code_col = CODE_COLUMNS[col.references]
-                stored = pl.Series(ref_col, conn.execute(select(table.c[code_col])).scalars().all(),
-                                   dtype=pl.String)
+                stored = pl.Series(
+                    ref_col,
+                    conn.execute(select(table.c[code_col])).scalars().all(),
+                    dtype=pl.String,
+                )
                 ref_frame = _all(prepared, ref_entity)
                 mine = ref_frame.get_column(ref_col) if ref_frame is not None else None
                 known[col.references] = pl.concat([stored, mine]) if mine is not None else stored
             values = frame.select(SOURCE, ROW, col.name).filter(
-                pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(known[col.references].implode())
+                pl.col(col.name).is_not_null()
+                & ~pl.col(col.name).is_in(known[col.references].implode())
             )
             shown = col.references.replace(".", " ")
             problems.extend(
-                Problem(src, row, col.name, value, f"a {shown} that exists (in this import or "
-                        "the store)", ErrorCode.unknown_reference)
+                Problem(
+                    src,
+                    row,
+                    col.name,
+                    value,
+                    f"a {shown} that exists (in this import or the store)",
+                    ErrorCode.unknown_reference,
+                )
                 for src, row, value in values.iter_rows()
             )
     receipts = prepared.frames.get("receipts")
@@ -317,8 +348,14 @@ def _check_references(conn: Connection, prepared: Prepared) -> list[Problem]:
         po_lines = _po_line_keys(conn, prepared)
         missing = receipts.join(po_lines, on=["po_number", "sku"], how="anti")
         problems.extend(
-            Problem(src, row, "sku", sku, f"a SKU ordered on purchase order {po}",
-                    ErrorCode.unknown_reference)
+            Problem(
+                src,
+                row,
+                "sku",
+                sku,
+                f"a SKU ordered on purchase order {po}",
+                ErrorCode.unknown_reference,
+            )
             for src, row, po, sku in missing.select(SOURCE, ROW, "po_number", "sku").iter_rows()
         )
     return problems
@@ -348,7 +385,11 @@ def _ids(conn: Connection, table: Table, code_col: str = "code") -> pl.DataFrame
 
 
 def _with_id(
-    frame: pl.DataFrame, conn: Connection, table: Table, column: str, id_name: str,
+    frame: pl.DataFrame,
+    conn: Connection,
+    table: Table,
+    column: str,
+    id_name: str,
     code_col: str = "code",
 ) -> pl.DataFrame:
     """``frame`` with ``id_name`` looked up from ``column``'s codes (null where empty)."""
@@ -357,65 +398,119 @@ def _with_id(
 
 
 def _keyed(
-    conn: Connection, prepared: Prepared, entity: str, table: Table, key: list[str],
-    build: Any, defaults: dict[str, Any], renamed: dict[str, str] | None = None,
+    conn: Connection,
+    prepared: Prepared,
+    entity: str,
+    table: Table,
+    key: list[str],
+    build: Any,
+    defaults: dict[str, Any],
+    renamed: dict[str, str] | None = None,
 ) -> int:
     """Upsert the authoritative rows and insert the derived ones that are new."""
     added = 0
     present = prepared.present.get(entity, set())
-    for frame, insert_only in ((prepared.frames.get(entity), False),
-                               (prepared.insert_only.get(entity), True)):
+    for frame, insert_only in (
+        (prepared.frames.get(entity), False),
+        (prepared.insert_only.get(entity), True),
+    ):
         if frame is None or frame.is_empty():
             continue
         rows: pl.DataFrame = build(conn, frame)
         names = _SOURCE_COLUMNS | (renamed or {})
-        update = [] if insert_only else [c for c in rows.columns if c not in key and
-                                         names.get(c, c) in present]
+        update = (
+            []
+            if insert_only
+            else [c for c in rows.columns if c not in key and names.get(c, c) in present]
+        )
         added += bulk.upsert(conn, table, rows, key, update, defaults)
     return added
 
 
 _SOURCE_COLUMNS = {  # table column → the contract column it comes from
-    "supplier_id": "supplier_code", "product_id": "product_code", "channel_id": "channel_code",
-    "location_id": "location_code", "sku_id": "sku", "campaign_id": "campaign_code",
+    "supplier_id": "supplier_code",
+    "product_id": "product_code",
+    "channel_id": "channel_code",
+    "location_id": "location_code",
+    "sku_id": "sku",
+    "campaign_id": "campaign_code",
     "purchase_order_id": "po_number",
 }
 
 
 def _load_suppliers(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(_c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        return f.select(pl.col("supplier_code").alias("code"), "name", "lead_time_days",
-                        "capacity_per_week", "country")
+        return f.select(
+            pl.col("supplier_code").alias("code"),
+            "name",
+            "lead_time_days",
+            "capacity_per_week",
+            "country",
+        )
 
-    return {"suppliers": _keyed(conn, p, "suppliers", Supplier.__table__, ["code"], build, {})}
+    return {"suppliers": _keyed(conn, p, "suppliers", table_of(Supplier), ["code"], build, {})}
 
 
 def _load_products(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build_products(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
         first = f.unique("product_code", keep="first", maintain_order=True)
-        first = _with_id(first, c, Supplier.__table__, "supplier_code", "supplier_id")
+        first = _with_id(first, c, table_of(Supplier), "supplier_code", "supplier_id")
         return first.select(
-            pl.col("product_code").alias("code"), pl.col("product_name").alias("name"),
-            "category", "brand", "item_type", "season_start", "season_end", "supplier_id",
+            pl.col("product_code").alias("code"),
+            pl.col("product_name").alias("name"),
+            "category",
+            "brand",
+            "item_type",
+            "season_start",
+            "season_end",
+            "supplier_id",
         )
 
     present = p.present.get("products", set())
     p.present["products"] = present | {"product_code"}
-    products = _keyed(conn, p, "products", Product.__table__, ["code"], build_products,
-                      {"item_type": "staple"}, {"name": "product_name"})
+    products = _keyed(
+        conn,
+        p,
+        "products",
+        table_of(Product),
+        ["code"],
+        build_products,
+        {"item_type": "staple"},
+        {"name": "product_name"},
+    )
 
     def build_skus(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, Product.__table__, "product_code", "product_id")
-        f = _with_id(f, c, Supplier.__table__, "supplier_code", "supplier_id")
+        f = _with_id(f, c, table_of(Product), "product_code", "product_id")
+        f = _with_id(f, c, table_of(Supplier), "supplier_code", "supplier_id")
         return f.select(
-            pl.col("sku").alias("code"), "product_id", "jan", "color", "size", "unit_cost",
-            "price", pl.col("tax_rate").cast(pl.Int64), "price_includes_tax", "case_pack", "moq",
-            "supplier_id", "lead_time_days", "review_period_days", "order_weekdays",
-            "safety_factor", "made_to_order",
+            pl.col("sku").alias("code"),
+            "product_id",
+            "jan",
+            "color",
+            "size",
+            "unit_cost",
+            "price",
+            pl.col("tax_rate").cast(pl.Int64),
+            "price_includes_tax",
+            "case_pack",
+            "moq",
+            "supplier_id",
+            "lead_time_days",
+            "review_period_days",
+            "order_weekdays",
+            "safety_factor",
+            "made_to_order",
         )
 
-    skus = _keyed(conn, p, "products", Sku.__table__, ["code"], build_skus,
-                  {"price_includes_tax": True, "case_pack": 1, "moq": 1, "made_to_order": False})
+    skus = _keyed(
+        conn,
+        p,
+        "products",
+        table_of(Sku),
+        ["code"],
+        build_skus,
+        {"price_includes_tax": True, "case_pack": 1, "moq": 1, "made_to_order": False},
+    )
     p.present["products"] = present
     return {"products": products, "skus": skus}
 
@@ -424,62 +519,79 @@ def _load_channels(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(_c: Connection, f: pl.DataFrame) -> pl.DataFrame:
         return f.select(pl.col("channel_code").alias("code"), "name", "kind")
 
-    return {"channels": _keyed(conn, p, "channels", Channel.__table__, ["code"], build, {})}
+    return {"channels": _keyed(conn, p, "channels", table_of(Channel), ["code"], build, {})}
 
 
 def _load_locations(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, Channel.__table__, "channel_code", "channel_id")
-        return f.select(pl.col("location_code").alias("code"), "name", "kind", "prefecture",
-                        "channel_id")
+        f = _with_id(f, c, table_of(Channel), "channel_code", "channel_id")
+        return f.select(
+            pl.col("location_code").alias("code"), "name", "kind", "prefecture", "channel_id"
+        )
 
-    return {"locations": _keyed(conn, p, "locations", Location.__table__, ["code"], build, {})}
+    return {"locations": _keyed(conn, p, "locations", table_of(Location), ["code"], build, {})}
 
 
 def _load_listings(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, Channel.__table__, "channel_code", "channel_id")
-        f = _with_id(f, c, Sku.__table__, "sku", "sku_id")
+        f = _with_id(f, c, table_of(Channel), "channel_code", "channel_id")
+        f = _with_id(f, c, table_of(Sku), "sku", "sku_id")
         return f.select("channel_id", "external_id", "sku_id")
 
-    return {"listings": _keyed(conn, p, "listings", Listing.__table__,
-                               ["channel_id", "external_id"], build, {})}
+    return {
+        "listings": _keyed(
+            conn, p, "listings", table_of(Listing), ["channel_id", "external_id"], build, {}
+        )
+    }
 
 
 def _load_customers(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(_c: Connection, f: pl.DataFrame) -> pl.DataFrame:
         return f.select(pl.col("customer_id").alias("code"), "joined_on", "prefecture", "country")
 
-    return {"customers": _keyed(conn, p, "customers", Customer.__table__, ["code"], build, {})}
+    return {"customers": _keyed(conn, p, "customers", table_of(Customer), ["code"], build, {})}
 
 
 def _load_campaigns(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, Channel.__table__, "channel_code", "channel_id")
-        return f.select(pl.col("campaign_code").alias("code"), "name", "kind", "channel_id",
-                        "starts_on", "ends_on", pl.col("discount_pct").cast(pl.Decimal(6, 2)),
-                        "coupon_code")
+        f = _with_id(f, c, table_of(Channel), "channel_code", "channel_id")
+        return f.select(
+            pl.col("campaign_code").alias("code"),
+            "name",
+            "kind",
+            "channel_id",
+            "starts_on",
+            "ends_on",
+            pl.col("discount_pct").cast(pl.Decimal(6, 2)),
+            "coupon_code",
+        )
 
-    return {"campaigns": _keyed(conn, p, "campaigns", Campaign.__table__, ["code"], build, {})}
+    return {"campaigns": _keyed(conn, p, "campaigns", table_of(Campaign), ["code"], build, {})}
 
 
 def _load_campaign_skus(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, Campaign.__table__, "campaign_code", "campaign_id")
-        f = _with_id(f, c, Sku.__table__, "sku", "sku_id")
+        f = _with_id(f, c, table_of(Campaign), "campaign_code", "campaign_id")
+        f = _with_id(f, c, table_of(Sku), "sku", "sku_id")
         return f.select("campaign_id", "sku_id")
 
-    return {"campaign_skus": _keyed(conn, p, "campaign_skus", CampaignSku.__table__,
-                                    ["campaign_id", "sku_id"], build, {})}
+    return {
+        "campaign_skus": _keyed(
+            conn, p, "campaign_skus", table_of(CampaignSku), ["campaign_id", "sku_id"], build, {}
+        )
+    }
 
 
 def _new_events(conn: Connection, table: Table, frame: pl.DataFrame) -> pl.DataFrame:
     """Rows whose (source, row) the store does not hold yet, with their ``source_id``."""
     names = frame.select(pl.col(SOURCE).unique().alias("name"))
-    bulk.upsert(conn, Source.__table__, names, ["name"], [], {})
+    bulk.upsert(conn, table_of(Source), names, ["name"], [], {})
     ids = pl.DataFrame(
-        conn.execute(select(Source.name, Source.id).where(Source.name.in_(names.to_series().to_list()))).all(),
-        schema={SOURCE: pl.String, "source_id": pl.Int64}, orient="row",
+        conn.execute(
+            select(Source.name, Source.id).where(Source.name.in_(names.to_series().to_list()))
+        ).all(),
+        schema={SOURCE: pl.String, "source_id": pl.Int64},
+        orient="row",
     )
     frame = frame.join(ids, on=SOURCE, how="left")
     rows = conn.execute(
@@ -497,18 +609,24 @@ def _load_order_lines(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = p.frames.get("order_lines")
     if frame is None:
         return {"orders": 0, "order_lines": 0}
-    frame = _new_events(conn, OrderLine.__table__, frame)
-    frame = _with_id(frame, conn, Channel.__table__, "channel_code", "channel_id")
-    orders = (
-        frame.group_by("channel_id", "order_id", maintain_order=True)
-        .agg(pl.col("customer_id").first(), pl.col("ordered_at").first())
+    frame = _new_events(conn, table_of(OrderLine), frame)
+    frame = _with_id(frame, conn, table_of(Channel), "channel_code", "channel_id")
+    orders = frame.group_by("channel_id", "order_id", maintain_order=True).agg(
+        pl.col("customer_id").first(), pl.col("ordered_at").first()
     )
-    orders = _with_id(orders, conn, Customer.__table__, "customer_id", "customer_ref")
+    orders = _with_id(orders, conn, table_of(Customer), "customer_id", "customer_ref")
     orders_added = bulk.upsert(
-        conn, Order.__table__,
-        orders.select("channel_id", pl.col("order_id").alias("number"),
-                      pl.col("customer_ref").alias("customer_id"), "ordered_at"),
-        ["channel_id", "number"], [], {},
+        conn,
+        table_of(Order),
+        orders.select(
+            "channel_id",
+            pl.col("order_id").alias("number"),
+            pl.col("customer_ref").alias("customer_id"),
+            "ordered_at",
+        ),
+        ["channel_id", "number"],
+        [],
+        {},
     )
     order_ids = pl.DataFrame(
         conn.execute(select(Order.channel_id, Order.number, Order.id)).all(),
@@ -516,61 +634,86 @@ def _load_order_lines(conn: Connection, p: Prepared, _e: Entity) -> Added:
         orient="row",
     )
     frame = frame.join(order_ids, on=["channel_id", "order_id"], how="left")
-    frame = _with_id(frame, conn, Sku.__table__, "sku", "sku_id")
-    frame = _with_id(frame, conn, Location.__table__, "location_code", "location_id")
-    frame = _with_id(frame, conn, Campaign.__table__, "campaign_code", "campaign_id")
+    frame = _with_id(frame, conn, table_of(Sku), "sku", "sku_id")
+    frame = _with_id(frame, conn, table_of(Location), "location_code", "location_id")
+    frame = _with_id(frame, conn, table_of(Campaign), "campaign_code", "campaign_id")
     rows = frame.select(
-        pl.col("order_ref").alias("order_id"), "source_id",
-        pl.col(ROW).alias("source_row"), pl.col("kind").fill_null("sale"), "sku_id",
-        "location_id", "quantity", "unit_price",
-        pl.col("discount").fill_null(pl.lit(0).cast(pl.Decimal(18, 4))), "coupon_code",
-        "campaign_id", pl.col("returned_order_id").alias("returned_order_number"),
+        pl.col("order_ref").alias("order_id"),
+        "source_id",
+        pl.col(ROW).alias("source_row"),
+        pl.col("kind").fill_null("sale"),
+        "sku_id",
+        "location_id",
+        "quantity",
+        "unit_price",
+        pl.col("discount").fill_null(pl.lit(0).cast(pl.Decimal(18, 4))),
+        "coupon_code",
+        "campaign_id",
+        pl.col("returned_order_id").alias("returned_order_number"),
     )
-    return {"orders": orders_added, "order_lines": bulk.insert(conn, OrderLine.__table__, rows)}
+    return {"orders": orders_added, "order_lines": bulk.insert(conn, table_of(OrderLine), rows)}
 
 
 def _load_stock(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, Sku.__table__, "sku", "sku_id")
-        f = _with_id(f, c, Location.__table__, "location_code", "location_id")
+        f = _with_id(f, c, table_of(Sku), "sku", "sku_id")
+        f = _with_id(f, c, table_of(Location), "location_code", "location_id")
         return f.select("sku_id", "location_id", "on_hand", "counted_at")
 
     p.present["stock"] = p.present.get("stock", set()) | {"sku", "location_code"}
-    return {"stock_levels": _keyed(conn, p, "stock", StockLevel.__table__,
-                                   ["sku_id", "location_id"], build, {})}
+    return {
+        "stock_levels": _keyed(
+            conn, p, "stock", table_of(StockLevel), ["sku_id", "location_id"], build, {}
+        )
+    }
 
 
 def _load_adjustments(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = p.frames.get("stock_adjustments")
     if frame is None:
         return {"stock_adjustments": 0}
-    frame = _new_events(conn, StockAdjustment.__table__, frame)
-    frame = _with_id(frame, conn, Sku.__table__, "sku", "sku_id")
-    frame = _with_id(frame, conn, Location.__table__, "location_code", "location_id")
-    rows = frame.select("source_id", pl.col(ROW).alias("source_row"),
-                        "sku_id", "location_id", "adjusted_at", "quantity", "reason")
-    return {"stock_adjustments": bulk.insert(conn, StockAdjustment.__table__, rows)}
+    frame = _new_events(conn, table_of(StockAdjustment), frame)
+    frame = _with_id(frame, conn, table_of(Sku), "sku", "sku_id")
+    frame = _with_id(frame, conn, table_of(Location), "location_code", "location_id")
+    rows = frame.select(
+        "source_id",
+        pl.col(ROW).alias("source_row"),
+        "sku_id",
+        "location_id",
+        "adjusted_at",
+        "quantity",
+        "reason",
+    )
+    return {"stock_adjustments": bulk.insert(conn, table_of(StockAdjustment), rows)}
 
 
 def _load_purchase_orders(conn: Connection, p: Prepared, _e: Entity) -> Added:
     def build_po(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
         f = f.unique("po_number", keep="first", maintain_order=True)
-        f = _with_id(f, c, Supplier.__table__, "supplier_code", "supplier_id")
-        f = _with_id(f, c, Location.__table__, "location_code", "location_id")
-        return f.select(pl.col("po_number").alias("number"), "supplier_id", "location_id",
-                        "ordered_on")
+        f = _with_id(f, c, table_of(Supplier), "supplier_code", "supplier_id")
+        f = _with_id(f, c, table_of(Location), "location_code", "location_id")
+        return f.select(
+            pl.col("po_number").alias("number"), "supplier_id", "location_id", "ordered_on"
+        )
 
     present = p.present.get("purchase_orders", set())
     p.present["purchase_orders"] = present | {"supplier_code", "location_code"}
-    pos = _keyed(conn, p, "purchase_orders", PurchaseOrder.__table__, ["number"], build_po, {})
+    pos = _keyed(conn, p, "purchase_orders", table_of(PurchaseOrder), ["number"], build_po, {})
 
     def build_lines(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, PurchaseOrder.__table__, "po_number", "purchase_order_id", "number")
-        f = _with_id(f, c, Sku.__table__, "sku", "sku_id")
+        f = _with_id(f, c, table_of(PurchaseOrder), "po_number", "purchase_order_id", "number")
+        f = _with_id(f, c, table_of(Sku), "sku", "sku_id")
         return f.select("purchase_order_id", "sku_id", "quantity", "unit_cost", "promised_on")
 
-    lines = _keyed(conn, p, "purchase_orders", PurchaseOrderLine.__table__,
-                   ["purchase_order_id", "sku_id"], build_lines, {})
+    lines = _keyed(
+        conn,
+        p,
+        "purchase_orders",
+        table_of(PurchaseOrderLine),
+        ["purchase_order_id", "sku_id"],
+        build_lines,
+        {},
+    )
     p.present["purchase_orders"] = present
     return {"purchase_orders": pos, "purchase_order_lines": lines}
 
@@ -579,7 +722,7 @@ def _load_receipts(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = p.frames.get("receipts")
     if frame is None:
         return {"receipts": 0}
-    frame = _new_events(conn, Receipt.__table__, frame)
+    frame = _new_events(conn, table_of(Receipt), frame)
     lines = pl.DataFrame(
         conn.execute(
             select(PurchaseOrder.number, Sku.code, PurchaseOrderLine.id)
@@ -590,23 +733,34 @@ def _load_receipts(conn: Connection, p: Prepared, _e: Entity) -> Added:
         orient="row",
     )
     frame = frame.join(lines, on=["po_number", "sku"], how="left")
-    rows = frame.select("source_id", pl.col(ROW).alias("source_row"),
-                        "purchase_order_line_id", "received_on", "quantity")
-    return {"receipts": bulk.insert(conn, Receipt.__table__, rows)}
+    rows = frame.select(
+        "source_id",
+        pl.col(ROW).alias("source_row"),
+        "purchase_order_line_id",
+        "received_on",
+        "quantity",
+    )
+    return {"receipts": bulk.insert(conn, table_of(Receipt), rows)}
 
 
 def _load_restock_notices(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = p.frames.get("restock_notices")
     if frame is None:
         return {"restock_notices": 0}
-    frame = _new_events(conn, RestockNotice.__table__, frame)
-    frame = _with_id(frame, conn, Customer.__table__, "customer_id", "customer_ref")
-    frame = _with_id(frame, conn, Sku.__table__, "sku", "sku_id")
-    frame = _with_id(frame, conn, Channel.__table__, "channel_code", "channel_id")
-    rows = frame.select("source_id", pl.col(ROW).alias("source_row"),
-                        pl.col("customer_ref").alias("customer_id"), "sku_id", "channel_id",
-                        "signed_up_at", "notified_at")
-    return {"restock_notices": bulk.insert(conn, RestockNotice.__table__, rows)}
+    frame = _new_events(conn, table_of(RestockNotice), frame)
+    frame = _with_id(frame, conn, table_of(Customer), "customer_id", "customer_ref")
+    frame = _with_id(frame, conn, table_of(Sku), "sku", "sku_id")
+    frame = _with_id(frame, conn, table_of(Channel), "channel_code", "channel_id")
+    rows = frame.select(
+        "source_id",
+        pl.col(ROW).alias("source_row"),
+        pl.col("customer_ref").alias("customer_id"),
+        "sku_id",
+        "channel_id",
+        "signed_up_at",
+        "notified_at",
+    )
+    return {"restock_notices": bulk.insert(conn, table_of(RestockNotice), rows)}
 
 
 _LOADERS = {

@@ -39,8 +39,14 @@ class MappedFile:
 
 
 ONLINE_RETAIL_HEADER = (
-    "InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-    "CustomerID", "Country",
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
 )
 SHOPIFY_REQUIRED = ("Name", "Created at", "Lineitem quantity", "Lineitem price", "Lineitem sku")
 
@@ -67,7 +73,10 @@ def map_file(raw: RawTable, mapping: str | None) -> MappedFile:
 
 def _unknown_format(source: str, header: list[str]) -> Problem:
     return Problem(
-        source, 1, "", ", ".join(header[:12]),
+        source,
+        1,
+        "",
+        ", ".join(header[:12]),
         "the header of a Soko import file (see docs/data-contract.md), a Shopify orders "
         "export or the Online Retail file",
         ErrorCode.unknown_format,
@@ -90,10 +99,17 @@ def map_soko(raw: RawTable) -> MappedFile:
 OR_CHANNEL = "web"
 OR_LOCATION = "uk-warehouse"
 OR_NAMES = {
-    "order_id": "InvoiceNo", "sku": "StockCode", "quantity": "Quantity",
-    "ordered_at": "InvoiceDate", "adjusted_at": "InvoiceDate", "unit_price": "UnitPrice",
-    "customer_id": "CustomerID", "country": "Country", "product_name": "Description",
-    "reason": "Description", "price": "UnitPrice",
+    "order_id": "InvoiceNo",
+    "sku": "StockCode",
+    "quantity": "Quantity",
+    "ordered_at": "InvoiceDate",
+    "adjusted_at": "InvoiceDate",
+    "unit_price": "UnitPrice",
+    "customer_id": "CustomerID",
+    "country": "Country",
+    "product_name": "Description",
+    "reason": "Description",
+    "price": "UnitPrice",
 }
 
 
@@ -131,7 +147,9 @@ def map_online_retail(raw: RawTable) -> MappedFile:
     bad_debt, product = pl.col("__bad_debt"), pl.col("__product")
     content = [c for c in raw.frame.columns if c != ROW]
     spans = (
-        f.group_by("InvoiceNo").agg(pl.col("InvoiceDate").n_unique().alias("n")).filter(pl.col("n") > 1)
+        f.group_by("InvoiceNo")
+        .agg(pl.col("InvoiceDate").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)
     )
     non_product = f.filter(~product)
     rules = {
@@ -151,7 +169,9 @@ def map_online_retail(raw: RawTable) -> MappedFile:
     adjustments = goods.filter(~cancel & negative)
     first_time = pl.col("InvoiceDate").first().over("InvoiceNo")
     quantity = (
-        pl.when(qty < 0).then((-qty).cast(pl.String)).otherwise(pl.col("Quantity").str.strip_chars())
+        pl.when(qty < 0)
+        .then((-qty).cast(pl.String))
+        .otherwise(pl.col("Quantity").str.strip_chars())
     )
     order_lines = lines.select(
         pl.col(ROW),
@@ -171,8 +191,9 @@ def map_online_retail(raw: RawTable) -> MappedFile:
         pl.lit(OR_LOCATION).alias("location_code"),
         pl.col("InvoiceDate").alias("adjusted_at"),
         pl.col("Quantity").str.strip_chars().alias("quantity"),
-        pl.coalesce(pl.col("Description"), pl.lit("negative quantity without cancellation"))
-        .alias("reason"),
+        pl.coalesce(pl.col("Description"), pl.lit("negative quantity without cancellation")).alias(
+            "reason"
+        ),
     )
     sale_price = pl.when((price > 0) & ~cancel).then(price)
     products = (
@@ -196,12 +217,22 @@ def map_online_retail(raw: RawTable) -> MappedFile:
     )
     first_row = f.get_column(ROW).min() if f.height else 2
     channels = pl.DataFrame(
-        {ROW: [first_row], "channel_code": [OR_CHANNEL], "name": ["Online Retail web shop"],
-         "kind": ["own_web"]}
+        {
+            ROW: [first_row],
+            "channel_code": [OR_CHANNEL],
+            "name": ["Online Retail web shop"],
+            "kind": ["own_web"],
+        }
     )
     locations = pl.DataFrame(
-        {ROW: [first_row], "location_code": [OR_LOCATION], "name": ["UK warehouse"],
-         "kind": ["warehouse"], "prefecture": [None], "channel_code": [None]},
+        {
+            ROW: [first_row],
+            "location_code": [OR_LOCATION],
+            "name": ["UK warehouse"],
+            "kind": ["warehouse"],
+            "prefecture": [None],
+            "channel_code": [None],
+        },
         schema_overrides={"prefecture": pl.String, "channel_code": pl.String},
     )
     return MappedFile(
@@ -223,10 +254,17 @@ def map_online_retail(raw: RawTable) -> MappedFile:
 
 SHOPIFY_CHANNEL = "shopify"
 SHOPIFY_NAMES = {
-    "order_id": "Name", "ordered_at": "Created at", "quantity": "Lineitem quantity",
-    "unit_price": "Lineitem price", "sku": "Lineitem sku", "customer_id": "Email",
-    "discount": "Lineitem discount", "coupon_code": "Discount Code", "product_name": "Lineitem name",
-    "price": "Lineitem price", "brand": "Vendor",
+    "order_id": "Name",
+    "ordered_at": "Created at",
+    "quantity": "Lineitem quantity",
+    "unit_price": "Lineitem price",
+    "sku": "Lineitem sku",
+    "customer_id": "Email",
+    "discount": "Lineitem discount",
+    "coupon_code": "Discount Code",
+    "product_name": "Lineitem name",
+    "price": "Lineitem price",
+    "brand": "Vendor",
 }
 
 
@@ -245,21 +283,31 @@ def map_shopify(raw: RawTable) -> MappedFile:
     amount are counted (the export does not say which lines came back).
     """
     f = raw.frame
-    order_level = [c for c in ("Email", "Created at", "Discount Code", "Cancelled at",
-                               "Refunded Amount", "Vendor") if c in f.columns]
+    order_level = [
+        c
+        for c in (
+            "Email",
+            "Created at",
+            "Discount Code",
+            "Cancelled at",
+            "Refunded Amount",
+            "Vendor",
+        )
+        if c in f.columns
+    ]
     blank_later = (
         f.select(
             pl.any_horizontal(
                 (pl.col(c).is_null() & pl.col(c).drop_nulls().first().over("Name").is_not_null())
                 for c in order_level
             )
-        ).to_series().sum()
+        )
+        .to_series()
+        .sum()
         if order_level
         else 0
     )
-    f = f.with_columns(
-        *(pl.col(c).fill_null(strategy="forward").over("Name") for c in order_level)
-    )
+    f = f.with_columns(*(pl.col(c).fill_null(strategy="forward").over("Name") for c in order_level))
     cancelled = (
         pl.col("Cancelled at").str.strip_chars().fill_null("") != ""
         if "Cancelled at" in f.columns
@@ -274,7 +322,8 @@ def map_shopify(raw: RawTable) -> MappedFile:
     kept = f.filter(~pl.col("__cancelled") & pl.col("__has_sku"))
     refunded = (
         f.filter(pl.col("Refunded Amount").cast(pl.Float64, strict=False) > 0)
-        .get_column("Name").n_unique()
+        .get_column("Name")
+        .n_unique()
         if "Refunded Amount" in f.columns
         else 0
     )
@@ -286,7 +335,8 @@ def map_shopify(raw: RawTable) -> MappedFile:
     )
     ordered_at = pl.when(offset.is_not_null()).then(local).otherwise(created)
     customer = (
-        pl.when(email != "").then(email).otherwise(None) if email is not None
+        pl.when(email != "").then(email).otherwise(None)
+        if email is not None
         else pl.lit(None, pl.String)
     )
     order_lines = kept.select(
@@ -298,10 +348,12 @@ def map_shopify(raw: RawTable) -> MappedFile:
         sku.alias("sku"),
         pl.col("Lineitem quantity").alias("quantity"),
         pl.col("Lineitem price").alias("unit_price"),
-        *( [pl.col("Lineitem discount").alias("discount")] if "Lineitem discount" in f.columns
-           else [] ),
-        *( [pl.col("Discount Code").alias("coupon_code")] if "Discount Code" in f.columns
-           else [] ),
+        *(
+            [pl.col("Lineitem discount").alias("discount")]
+            if "Lineitem discount" in f.columns
+            else []
+        ),
+        *([pl.col("Discount Code").alias("coupon_code")] if "Discount Code" in f.columns else []),
     )
     name = pl.col("Lineitem name").str.strip_chars() if "Lineitem name" in f.columns else sku
     products = (
@@ -310,11 +362,15 @@ def map_shopify(raw: RawTable) -> MappedFile:
             pl.col(ROW).first(),
             name.first().alias("product_name"),
             pl.col("Lineitem price").first().alias("price"),
-            *( [pl.col("Vendor").first().alias("brand")] if "Vendor" in f.columns else [] ),
+            *([pl.col("Vendor").first().alias("brand")] if "Vendor" in f.columns else []),
         )
         .with_columns(
-            pl.col("product_name").str.split(" - ").list.first().str.slice(0, 64)
-            .fill_null(pl.col("sku")).alias("product_code")
+            pl.col("product_name")
+            .str.split(" - ")
+            .list.first()
+            .str.slice(0, 64)
+            .fill_null(pl.col("sku"))
+            .alias("product_code")
         )
     )
     customers = (
@@ -324,8 +380,12 @@ def map_shopify(raw: RawTable) -> MappedFile:
     )
     first_row = f.get_column(ROW).min() if f.height else 2
     channels = pl.DataFrame(
-        {ROW: [first_row], "channel_code": [SHOPIFY_CHANNEL], "name": ["Shopify"],
-         "kind": ["own_web"]}
+        {
+            ROW: [first_row],
+            "channel_code": [SHOPIFY_CHANNEL],
+            "name": ["Shopify"],
+            "kind": ["own_web"],
+        }
     )
     rules = {
         "lines": f.height,

@@ -101,14 +101,16 @@ def read_table(path: Path) -> RawTable:
             )
     except SokoError:
         raise
-    except (OSError, pl.exceptions.PolarsError, ValueError) as exc:
+    except Exception as exc:  # any reader failure means: this file cannot be read as its kind
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SokoError(
             ErrorCode.unreadable_file, f"{name}: cannot be read as {_kind(lower)}: {first}"
         ) from None
     frame = frame.select(pl.all().cast(pl.String))
     frame = frame.rename({c: c.strip() for c in frame.columns})
-    frame = frame.with_row_index(ROW, offset=HEADER_ROW + 1).with_columns(pl.col(ROW).cast(pl.Int64))
+    frame = frame.with_row_index(ROW, offset=HEADER_ROW + 1).with_columns(
+        pl.col(ROW).cast(pl.Int64)
+    )
     return RawTable(name, frame, encoding)
 
 

@@ -119,8 +119,14 @@ def parse_entity(
     for col in entity.columns:
         if col.required and col.name not in frame.columns:
             problems.append(
-                Problem(source, 1, names.get(col.name, col.name), None,
-                        "this required column in the header", ErrorCode.missing_column)
+                Problem(
+                    source,
+                    1,
+                    names.get(col.name, col.name),
+                    None,
+                    "this required column in the header",
+                    ErrorCode.missing_column,
+                )
             )
     if problems:
         return frame.clear(), problems
@@ -138,9 +144,7 @@ def parse_entity(
         if col.required:
             checks.append((col, ~has_text, ErrorCode.missing_value, col.expected()))
         if col.minimum is not None:
-            checks.append(
-                (col, value < col.minimum, ErrorCode.below_minimum, col.expected())
-            )
+            checks.append((col, value < col.minimum, ErrorCode.below_minimum, col.expected()))
     if checks:
         both = frame.select(
             pl.col(ROW),
@@ -195,8 +199,14 @@ def unknown_columns(entity: Entity, header: list[str], source: str) -> list[Prob
     """Header names that are not in the contract: refused, so a typo is never silently lost."""
     known = set(entity.names)
     return [
-        Problem(source, 1, name, name, f"a column of {entity.name}: " + ", ".join(entity.names),
-                ErrorCode.unknown_column)
+        Problem(
+            source,
+            1,
+            name,
+            name,
+            f"a column of {entity.name}: " + ", ".join(entity.names),
+            ErrorCode.unknown_column,
+        )
         for name in header
         if name != ROW and name not in known
     ]

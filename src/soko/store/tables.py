@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -288,3 +290,8 @@ class ImportRun(Base):
     sources: Mapped[list[str]] = mapped_column(JSON)
     rows_added: Mapped[dict[str, int]] = mapped_column(JSON)
     rule_counts: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, typed as a ``Table`` for set-based statements."""
+    return cast(Table, model.__table__)
