@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from soko.errors import ErrorCode, SokoError
 from soko.settings import Settings
 
 app = typer.Typer(
@@ -127,8 +128,20 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         sys.exit(130)
-    except Exception as exc:
-        from soko.errors import describe
-
+    except Exception as exc:  # last line of defence: a user never sees a stack trace
         err.print(describe(exc), style="bold red", markup=False)
         sys.exit(2)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message for a user, whatever the exception."""
+    if isinstance(exc, SokoError):
+        return f"{exc.message} ({exc.code})"
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError):
+        return (
+            "The store cannot be reached: check SOKO_DATABASE_URL or SOKO_DATA_DIR "
+            f"({ErrorCode.store_unavailable}): {exc.orig}"
+        )
+    return f"Unexpected error ({ErrorCode.internal_error}): {type(exc).__name__}: {exc}"

@@ -22,6 +22,9 @@ class ErrorCode(StrEnum):
     inconsistent_value = "inconsistent_value"
     # store and API
     store_unavailable = "store_unavailable"
+    schema_outdated = "schema_outdated"
+    bad_request = "bad_request"
+    method_not_allowed = "method_not_allowed"
     not_found = "not_found"
     validation_error = "validation_error"
     internal_error = "internal_error"
@@ -35,16 +38,3 @@ class SokoError(Exception):
         self.code = code
         self.message = message
 
-
-def describe(exc: BaseException) -> str:
-    """A one-line message for a user, whatever the exception."""
-    if isinstance(exc, SokoError):
-        return f"{exc.message} ({exc.code})"
-    from sqlalchemy.exc import OperationalError
-
-    if isinstance(exc, OperationalError):
-        return (
-            "The store cannot be reached: check SOKO_DATABASE_URL or SOKO_DATA_DIR "
-            f"({ErrorCode.store_unavailable}): {exc.orig}"
-        )
-    return f"Unexpected error ({ErrorCode.internal_error}): {type(exc).__name__}: {exc}"

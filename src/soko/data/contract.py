@@ -57,10 +57,10 @@ class Column:
         """What a valid cell looks like, in the words an error message uses."""
         if self.kind is Kind.CHOICE:
             return "one of " + ", ".join(self.choices)
-        text = KIND_HELP[self.kind]
         if self.minimum is not None:
-            text += f" ≥ {self.minimum}"
-        return text
+            noun = "a whole number" if self.kind is Kind.INTEGER else "a number"
+            return f"{noun} ≥ {self.minimum}"
+        return KIND_HELP[self.kind]
 
 
 @dataclass(frozen=True)
@@ -458,9 +458,12 @@ def render_markdown() -> str:
         "marked **yes**. Codes refer to records in the same import or already in the store.",
         "",
         "Rows of an entity with a key upsert by that key: importing a changed row updates the "
-        "record. Rows of an entity without a key are events; an event's identity is its "
-        "source file name and row number, so importing the same file twice changes nothing, "
-        "while identical rows inside one file are all kept.",
+        "record, and an empty cell keeps the stored value. Rows of an entity without a key are "
+        "events; an event's identity is its source file name and row number, so importing the "
+        "same file twice changes nothing, while identical rows inside one file are all kept.",
+        "",
+        "Numbers may carry thousands separators and a yen sign (`¥1,280`); dates may use `/` "
+        "(`2024/3/1`). Times are the shop's local time.",
         "",
         "Entities load in this order: " + ", ".join(f"`{e.name}`" for e in load_order()) + ".",
         "",

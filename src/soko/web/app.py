@@ -1,0 +1,86 @@
+"""``create_app``: the one ASGI app serving the pages, the static files and ``/api/v1``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+import soko
+from soko.api.deps import Store
+from soko.api.problems import Problem, install_problem_handlers, problem_json
+from soko.api.router import API_PREFIX, api_router
+from soko.settings import Settings
+from soko.store.db import make_engine
+from soko.web import pages
+from soko.web.i18n import choose_locale
+from soko.web.render import PLOTLY_URL, Pages
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def plotly_js() -> Path:
+    """``plotly.min.js`` as shipped inside the installed ``plotly`` package.
+
+    Served from there (not a CDN, not a copy in the repository) so the app
+    works offline and the chart library always matches the Python package.
+    """
+    return Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The web app and HTTP API over the store ``settings`` points at (schema already migrated)."""
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Soko API",
+        version=soko.__version__,
+        description=(
+            "One stock across every sales channel. Errors are `application/problem+json` "
+            "with a stable `code`; lists are paged with `next_cursor`."
+        ),
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.store = Store(settings=settings, engine=engine)
+    app.state.pages = Pages(settings, static_version=soko.__version__)
+
+    def render_problem(request: Request, problem: Problem) -> Response:
+        """Problem JSON, except a browser opening a page gets the same problem as HTML."""
+        path = request.url.path
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if not wants_html or path.startswith((API_PREFIX, "/static", "/docs")):
+            return problem_json(request, problem)
+        locale, _ = choose_locale(request, settings.default_locale)
+        html = app.state.pages.render(locale, "error.html", problem=problem, page="error")
+        return HTMLResponse(html, status_code=problem.status)
+
+    install_problem_handlers(app, render_problem)
+    app.include_router(api_router)
+    app.include_router(pages.router)
+
+    plotly_path = plotly_js()
+
+    @app.get(PLOTLY_URL, include_in_schema=False)
+    def plotly_min_js() -> FileResponse:
+        """The chart library from the installed package, cached for a year (URL is versioned)."""
+        return FileResponse(
+            plotly_path,
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
