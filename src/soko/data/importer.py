@@ -195,7 +195,7 @@ def _run(
         mappings={m.source: m.mapping for m in mapped},
         rules={m.source: m.rules for m in mapped},
     )
-    with engine.begin() as conn:
+    with bulk.load_transaction(engine) as conn:
         problems.extend(_check_references(conn, prepared))
         if problems:
             raise ImportFailed(problems)
