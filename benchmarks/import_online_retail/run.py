@@ -22,7 +22,10 @@ from soko.settings import Settings
 
 FILE = (
     Path(__file__).resolve().parents[3]
-    / "shared" / "refdata" / "online_retail" / "online_retail_2010_2011.csv.gz"
+    / "shared"
+    / "refdata"
+    / "online_retail"
+    / "online_retail_2010_2011.csv.gz"
 )
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -46,7 +49,8 @@ def main() -> None:
             settings = Settings(data_dir=Path(tmp))
             runs.append(timed(lambda s=settings: import_paths(s, [FILE])))
     sqlite_s = min(runs)
-    print(f"soko import, SQLite (best of 2)      {sqlite_s:7.2f} s   {sqlite_s / baseline:5.1f}× baseline")
+    ratio = sqlite_s / baseline
+    print(f"soko import, SQLite (best of 2)      {sqlite_s:7.2f} s   {ratio:5.1f}× baseline")
     try:
         conn = psycopg.connect(PG, autocommit=True, connect_timeout=3)
     except psycopg.Error as exc:
@@ -58,7 +62,9 @@ def main() -> None:
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
         settings = Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url)
         pg_s = timed(lambda: import_paths(settings, [FILE]))
-        print(f"soko import, PostgreSQL              {pg_s:7.2f} s   {pg_s / baseline:5.1f}× baseline")
+        print(
+            f"soko import, PostgreSQL              {pg_s:7.2f} s   {pg_s / baseline:5.1f}× baseline"
+        )
     finally:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         conn.close()

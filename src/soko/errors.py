@@ -37,4 +37,3 @@ class SokoError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-

@@ -16,7 +16,9 @@ def test_the_data_contract_document_matches_the_code() -> None:
     )
 
 
-def test_every_entity_is_recognised_from_its_own_full_header_and_from_its_required_columns() -> None:
+def test_every_entity_is_recognised_from_its_own_full_header_and_from_its_required_columns() -> (
+    None
+):
     for entity in ENTITIES:
         assert detect_entity(list(entity.names)) is entity
         assert detect_entity(sorted(entity.required)) is entity, entity.name
@@ -33,6 +35,10 @@ def test_entities_load_after_what_they_reference() -> None:
 
 def test_every_entity_has_a_table_in_the_store() -> None:
     tables = set(Base.metadata.tables)
-    stored_as = {"products": "skus", "stock": "stock_levels", "purchase_orders": "purchase_order_lines"}
+    stored_as = {
+        "products": "skus",
+        "stock": "stock_levels",
+        "purchase_orders": "purchase_order_lines",
+    }
     for entity in ENTITIES:
         assert stored_as.get(entity.name, entity.name) in tables, entity.name
