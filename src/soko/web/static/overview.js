@@ -18,7 +18,7 @@
   };
   var layout = {
     margin: { l: 70, r: 10, t: 10, b: 60 },
-    yaxis: { title: { text: data.axis_title }, tickformat: ",d", rangemode: "tozero" },
+    yaxis: { title: { text: data.axis_title }, tickformat: ",d", rangemode: "tozero", automargin: true },
     xaxis: { automargin: true },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
