@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,3 +37,10 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings read once per process (tests build their own ``Settings``)."""
     return Settings()
+
+
+def local_now(settings: Settings | None = None) -> dt.datetime:
+    """Now in the shop's time zone, naive: the store keeps every time as shop-local time,
+    as sellers' exports write them."""
+    zone = ZoneInfo((settings or get_settings()).timezone)
+    return dt.datetime.now(zone).replace(tzinfo=None)

@@ -29,7 +29,7 @@ from soko.store.tables import (
     Product,
     Sku,
     Source,
-    StockLevel,
+    Balance,
 )
 from soko.web.app import create_app
 
@@ -156,7 +156,7 @@ def fill(engine: Engine) -> None:
         session.add_all([*skus.values(), *locations.values()])
         session.flush()
         session.add_all(
-            StockLevel(sku_id=skus[s].id, location_id=locations[loc].id, on_hand=units)
+            Balance(sku_id=skus[s].id, location_id=locations[loc].id, on_hand=units)
             for s, loc, units in STOCK
         )
         orders: dict[tuple[str, str], Order] = {}

@@ -37,7 +37,7 @@ def test_every_entity_has_a_table_in_the_store() -> None:
     tables = set(Base.metadata.tables)
     stored_as = {
         "products": "skus",
-        "stock": "stock_levels",
+        "stock": "balances",
         "purchase_orders": "purchase_order_lines",
     }
     for entity in ENTITIES:

@@ -33,10 +33,11 @@ from soko.data.mappings import MappedFile, map_file, map_soko
 from soko.data.readers import ROW, RawTable, expand_paths, read_table
 from soko.data.validate import SOURCE, Problem, parse_entity
 from soko.errors import ErrorCode, SokoError
-from soko.settings import Settings
+from soko.settings import Settings, local_now
 from soko.store import bulk
 from soko.store.db import make_engine, migrate
 from soko.store.tables import (
+    Balance,
     Campaign,
     CampaignSku,
     Channel,
@@ -44,6 +45,7 @@ from soko.store.tables import (
     ImportRun,
     Listing,
     Location,
+    Movement,
     Order,
     OrderLine,
     Product,
@@ -54,7 +56,6 @@ from soko.store.tables import (
     Sku,
     Source,
     StockAdjustment,
-    StockLevel,
     Supplier,
     table_of,
 )
@@ -655,17 +656,48 @@ def _load_order_lines(conn: Connection, p: Prepared, _e: Entity) -> Added:
 
 
 def _load_stock(conn: Connection, p: Prepared, _e: Entity) -> Added:
-    def build(c: Connection, f: pl.DataFrame) -> pl.DataFrame:
-        f = _with_id(f, c, table_of(Sku), "sku", "sku_id")
-        f = _with_id(f, c, table_of(Location), "location_code", "location_id")
-        return f.select("sku_id", "location_id", "on_hand", "counted_at")
+    """A stock count becomes a ``count`` movement (the change it makes) and the new balance.
 
-    p.present["stock"] = p.present.get("stock", set()) | {"sku", "location_code"}
-    return {
-        "stock_levels": _keyed(
-            conn, p, "stock", table_of(StockLevel), ["sku_id", "location_id"], build, {}
-        )
-    }
+    The movement's idempotency key is the file and row, so a count imported
+    again is not applied twice over later movements.
+    """
+    frame = p.frames.get("stock")
+    if frame is None:
+        return {"balances": 0, "movements": 0}
+    frame = frame.with_columns(
+        pl.format("import:{}:{}", pl.col(SOURCE), pl.col(ROW)).alias("idempotency_key")
+    )
+    done = conn.execute(
+        select(Movement.idempotency_key).where(Movement.idempotency_key.like("import:%"))
+    ).scalars()
+    frame = frame.filter(
+        ~pl.col("idempotency_key").is_in(pl.Series(list(done), dtype=pl.String).implode())
+    )
+    frame = _with_id(frame, conn, table_of(Sku), "sku", "sku_id")
+    frame = _with_id(frame, conn, table_of(Location), "location_code", "location_id")
+    current = pl.DataFrame(
+        conn.execute(select(Balance.sku_id, Balance.location_id, Balance.on_hand)).all(),
+        schema={"sku_id": pl.Int64, "location_id": pl.Int64, "before": pl.Int64},
+        orient="row",
+    )
+    frame = frame.join(current, on=["sku_id", "location_id"], how="left")
+    now = local_now()
+    movements = frame.select(
+        "sku_id",
+        "location_id",
+        pl.lit("count").alias("kind"),
+        (pl.col("on_hand") - pl.col("before").fill_null(0)).alias("quantity"),
+        pl.col("on_hand").alias("on_hand_after"),
+        pl.col("counted_at").fill_null(now).alias("occurred_at"),
+        pl.lit("import").alias("actor"),
+        pl.format("stock count in {} row {}", pl.col(SOURCE), pl.col(ROW)).alias("reason"),
+        "idempotency_key",
+    )
+    balances = frame.select("sku_id", "location_id", "on_hand", "counted_at")
+    added = bulk.upsert(
+        conn, table_of(Balance), balances, ["sku_id", "location_id"], ["on_hand", "counted_at"], {}
+    )
+    return {"balances": added, "movements": bulk.insert(conn, table_of(Movement), movements)}
 
 
 def _load_adjustments(conn: Connection, p: Prepared, _e: Entity) -> Added:

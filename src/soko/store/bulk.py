@@ -106,7 +106,14 @@ def upsert(
     else:
         compiled = stmt.compile(dialect=conn.dialect, column_keys=rows.columns)
         order = list(compiled.positiontup or [])
-        values = _sqlite_values(rows).select(order)
+        scalar_defaults = {  # columns the statement fills from their Python-side default
+            name: table.c[name].default.arg  # type: ignore[union-attr]
+            for name in order
+            if name not in rows.columns
+        }
+        values = _sqlite_values(
+            rows.with_columns(pl.lit(v).alias(k) for k, v in scalar_defaults.items())
+        ).select(order)
         cursor = conn.connection.cursor()
         for batch in values.iter_slices(BATCH):
             cursor.executemany(str(compiled), batch.rows())

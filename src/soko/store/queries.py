@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
-from soko.store.tables import Channel, Location, Order, OrderLine, Product, Sku, StockLevel
+from soko.store.tables import Channel, Location, Order, OrderLine, Product, Sku, Balance
 
 
 @dataclass(frozen=True)
@@ -90,15 +90,13 @@ def catalogue_counts(session: Session) -> CatalogueCounts:
 
 def stock_totals(session: Session) -> StockTotals:
     """Σ on_hand and Σ on_hand × unit_cost over every SKU × location, in one statement."""
-    costed = StockLevel.on_hand * Sku.unit_cost
+    costed = Balance.on_hand * Sku.unit_cost
     row = session.execute(
         select(
-            func.coalesce(func.sum(StockLevel.on_hand), 0),
+            func.coalesce(func.sum(Balance.on_hand), 0),
             func.coalesce(func.sum(costed), 0),
-            func.coalesce(
-                func.sum(case((Sku.unit_cost.is_(None), StockLevel.on_hand), else_=0)), 0
-            ),
-        ).join(Sku, Sku.id == StockLevel.sku_id)
+            func.coalesce(func.sum(case((Sku.unit_cost.is_(None), Balance.on_hand), else_=0)), 0),
+        ).join(Sku, Sku.id == Balance.sku_id)
     ).one()
     return StockTotals(
         stock_units=int(row[0]), stock_value=Decimal(row[1]), uncosted_units=int(row[2])
@@ -169,8 +167,8 @@ def list_skus(session: Session, *, after: str | None, limit: int) -> list[SkuRow
     unlike an offset.
     """
     on_hand = (
-        select(StockLevel.sku_id, func.sum(StockLevel.on_hand).label("on_hand"))
-        .group_by(StockLevel.sku_id)
+        select(Balance.sku_id, func.sum(Balance.on_hand).label("on_hand"))
+        .group_by(Balance.sku_id)
         .subquery()
     )
     stmt = (

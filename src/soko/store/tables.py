@@ -101,6 +101,7 @@ class Sku(Base):
     order_weekdays: Mapped[str | None] = mapped_column(String(40))
     safety_factor: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
     made_to_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    stock_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (
         CheckConstraint("tax_rate IN (8, 10)", name="tax_rate"),
         CheckConstraint("case_pack >= 1 AND moq >= 1", name="pack"),
@@ -201,19 +202,133 @@ class OrderLine(Base):
     )
 
 
-class StockLevel(Base):
-    """Units on hand per SKU × location, as last counted or imported."""
+class Balance(Base):
+    """Units on hand and reserved per SKU × location, derived from ``movements``.
 
-    __tablename__ = "stock_levels"
+    ``reserved <= on_hand`` is a database constraint: whatever a bug or a race
+    does, the store refuses to hold a balance that sells a unit twice.
+    """
+
+    __tablename__ = "balances"
     id: Mapped[int] = mapped_column(primary_key=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
-    on_hand: Mapped[int]
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
     counted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     __table_args__ = (
         UniqueConstraint("sku_id", "location_id"),
         CheckConstraint("on_hand >= 0", name="on_hand"),
+        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved"),
     )
+
+
+class Movement(Base):
+    """One change of stock, append-only. ``quantity`` is the signed change of on hand."""
+
+    __tablename__ = "movements"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int]
+    on_hand_after: Mapped[int]
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    reservation_id: Mapped[str | None] = mapped_column(ForeignKey("reservations.id"))
+    __table_args__ = (
+        Index("ix_movements_sku_id_location_id", "sku_id", "location_id"),
+        CheckConstraint(
+            "kind IN ('receipt', 'sale', 'return', 'adjustment', 'transfer_out', "
+            "'transfer_in', 'count', 'write_off')",
+            name="kind",
+        ),
+    )
+
+
+class Reservation(Base):
+    """A hold on units for one channel: held, then confirmed (a sale), released or expired."""
+
+    __tablename__ = "reservations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("status IN ('held', 'confirmed', 'released', 'expired')", name="status"),
+    )
+
+
+class ReservationLine(Base):
+    """The units of a reservation taken from one location."""
+
+    __tablename__ = "reservation_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[str] = mapped_column(ForeignKey("reservations.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    quantity: Mapped[int]
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class ChannelRuleRow(Base):
+    """A seller's availability rule for a channel (see ``soko.ledger.rules.ChannelRule``)."""
+
+    __tablename__ = "channel_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    location_codes: Mapped[list[str]] = mapped_column(JSON)
+    buffer_units: Mapped[int] = mapped_column(Integer, default=0)
+    buffer_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0))
+    cap: Mapped[int | None]
+    ratio: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    starts_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SetComponent(Base):
+    """A set product (bundle, 福袋) sold as one SKU draws down its components."""
+
+    __tablename__ = "set_components"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    component_sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    quantity: Mapped[int]
+    __table_args__ = (
+        UniqueConstraint("set_sku_id", "component_sku_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class ApiToken(Base):
+    """An API token, kept only as its SHA-256 hash."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a write, replayed for the same key."""
+
+    __tablename__ = "idempotency_records"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class StockAdjustment(Base):
