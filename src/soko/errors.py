@@ -28,6 +28,19 @@ class ErrorCode(StrEnum):
     not_found = "not_found"
     validation_error = "validation_error"
     internal_error = "internal_error"
+    # ledger and reservations
+    unknown_sku = "unknown_sku"
+    unknown_location = "unknown_location"
+    unknown_channel = "unknown_channel"
+    invalid_quantity = "invalid_quantity"
+    insufficient_stock = "insufficient_stock"
+    negative_stock = "negative_stock"
+    reservation_expired = "reservation_expired"
+    reservation_closed = "reservation_closed"
+    idempotency_key_reused = "idempotency_key_reused"
+    # authentication
+    unauthorized = "unauthorized"
+    forbidden = "forbidden"
 
 
 class SokoError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     currency: str = Field(default="JPY", min_length=3, max_length=3)
     timezone: str = "Asia/Tokyo"
     default_locale: str = "ja"
+    allocation_mode: Literal["shared", "allocated"] = Field(
+        default="shared",
+        description="shared: channels sell first come, first served from the pool; "
+        "allocated: the pool is split between channels in priority order.",
+    )
+    reservation_ttl_seconds: int = Field(default=900, ge=1, description="Cart hold lifetime.")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,0 +1,713 @@
+"""The ledger's shell: movements, balances and reservations in the store.
+
+Locking design (docs/ledger.md): every change of a SKU's stock starts by
+bumping ``skus.stock_version`` for that SKU, one UPDATE that takes the SKU's
+row lock on PostgreSQL and the write lock on SQLite. Everything after it in
+the transaction — expiring due holds, computing each channel's availability
+with the pure rules, choosing locations — runs under that lock, and the
+balance itself changes by conditional statements whose row counts are
+checked. ``balances`` also carries ``CHECK (reserved <= on_hand)``, so even a
+bug cannot store an oversold balance. Channel rules (buffers, caps, priority)
+are not expressible as one conditional UPDATE, which is why the lock is per
+SKU rather than per balance row.
+
+Times are the shop's local time (``soko.settings.local_now``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from soko.errors import ErrorCode, SokoError
+from soko.ledger.rules import ChannelRule, Mode, Stock, active_rules, channel_availability
+from soko.store.tables import (
+    Balance,
+    Channel,
+    ChannelRuleRow,
+    Location,
+    Movement,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Receipt,
+    Reservation,
+    ReservationLine,
+    SetComponent,
+    Sku,
+    table_of,
+)
+
+INBOUND = {"receipt", "return", "transfer_in"}
+OUTBOUND = {"sale", "transfer_out", "write_off"}
+KINDS = INBOUND | OUTBOUND | {"adjustment", "count"}
+
+
+@dataclass(frozen=True)
+class MovementResult:
+    id: int
+    sku: str
+    location: str
+    kind: str
+    quantity: int
+    on_hand_after: int
+    occurred_at: dt.datetime
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ReservationView:
+    id: str
+    sku: str
+    channel: str
+    quantity: int
+    status: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    lines: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class LocationBalance:
+    location: str
+    on_hand: int
+    reserved: int
+    available: int
+    incoming: int
+
+
+@dataclass(frozen=True)
+class SkuBalances:
+    sku: str
+    locations: list[LocationBalance]
+    channels: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Difference:
+    sku: str
+    location: str
+    on_hand: int
+    rebuilt_on_hand: int
+    reserved: int
+    rebuilt_reserved: int
+
+
+def _fail(code: ErrorCode, message: str) -> SokoError:
+    return SokoError(code, message)
+
+
+def sku_id(conn: Connection, code: str) -> int:
+    found = conn.execute(select(Sku.id).where(Sku.code == code)).scalar_one_or_none()
+    if found is None:
+        raise _fail(ErrorCode.unknown_sku, f"No SKU {code!r} in the store.")
+    return int(found)
+
+
+def _location_id(conn: Connection, code: str) -> int:
+    found = conn.execute(select(Location.id).where(Location.code == code)).scalar_one_or_none()
+    if found is None:
+        raise _fail(ErrorCode.unknown_location, f"No location {code!r} in the store.")
+    return int(found)
+
+
+def _channel_id(conn: Connection, code: str) -> int:
+    found = conn.execute(select(Channel.id).where(Channel.code == code)).scalar_one_or_none()
+    if found is None:
+        raise _fail(ErrorCode.unknown_channel, f"No channel {code!r} in the store.")
+    return int(found)
+
+
+def lock_skus(conn: Connection, ids: list[int]) -> None:
+    """Take the stock lock of each SKU, in id order so two writers never deadlock."""
+    for one in sorted(set(ids)):
+        conn.execute(update(Sku).where(Sku.id == one).values(stock_version=Sku.stock_version + 1))
+
+
+def _components(conn: Connection, set_id: int) -> list[tuple[int, int]]:
+    rows = conn.execute(
+        select(SetComponent.component_sku_id, SetComponent.quantity).where(
+            SetComponent.set_sku_id == set_id
+        )
+    ).all()
+    return [(int(a), int(b)) for a, b in rows]
+
+
+def _balance(conn: Connection, sku: int, location: int) -> tuple[int, int, int]:
+    """(balance id, on hand, reserved), creating an empty balance row when there is none."""
+    row = conn.execute(
+        select(Balance.id, Balance.on_hand, Balance.reserved).where(
+            Balance.sku_id == sku, Balance.location_id == location
+        )
+    ).one_or_none()
+    if row is None:
+        new_id = conn.execute(
+            table_of(Balance)
+            .insert()
+            .values(sku_id=sku, location_id=location, on_hand=0, reserved=0)
+        ).inserted_primary_key
+        assert new_id is not None
+        return int(new_id[0]), 0, 0
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _existing_movement(conn: Connection, key: str) -> MovementResult | None:
+    row = conn.execute(
+        select(
+            Movement.id,
+            Sku.code,
+            Location.code,
+            Movement.kind,
+            Movement.quantity,
+            Movement.on_hand_after,
+            Movement.occurred_at,
+            Movement.idempotency_key,
+        )
+        .join(Sku, Sku.id == Movement.sku_id)
+        .join(Location, Location.id == Movement.location_id)
+        .where(Movement.idempotency_key == key)
+    ).one_or_none()
+    return MovementResult(*row) if row is not None else None
+
+
+def record_movement(
+    conn: Connection,
+    *,
+    sku: str,
+    location: str,
+    kind: str,
+    quantity: int,
+    idempotency_key: str,
+    actor: str,
+    now: dt.datetime,
+    reason: str | None = None,
+) -> list[MovementResult]:
+    """Apply one stock change; a set product's change applies to its components instead.
+
+    ``quantity`` is positive units for receipts, sales, returns, transfers and
+    write-offs, a signed change for ``adjustment``, and the counted units for
+    ``count``. Replaying a key returns the movements it made the first time.
+    """
+    if kind not in KINDS:
+        raise _fail(ErrorCode.validation_error, f"kind must be one of {', '.join(sorted(KINDS))}")
+    if kind == "adjustment" and quantity == 0:
+        raise _fail(ErrorCode.invalid_quantity, "An adjustment of 0 units changes nothing.")
+    if kind == "count" and quantity < 0:
+        raise _fail(ErrorCode.invalid_quantity, "A count is the units on hand: 0 or more.")
+    if kind not in {"adjustment", "count"} and quantity <= 0:
+        raise _fail(ErrorCode.invalid_quantity, f"A {kind} moves a positive number of units.")
+    the_sku = sku_id(conn, sku)
+    loc = _location_id(conn, location)
+    parts = _components(conn, the_sku) or [(the_sku, 1)]
+    lock_skus(conn, [p for p, _ in parts])
+    done = [
+        m
+        for i, _ in enumerate(parts)
+        if (m := _existing_movement(conn, _part_key(idempotency_key, i, parts)))
+    ]
+    if done:
+        return done
+    results = []
+    for i, (part, per_set) in enumerate(parts):
+        key = _part_key(idempotency_key, i, parts)
+        balance_id, on_hand, reserved = _balance(conn, part, loc)
+        if kind == "count":
+            delta = quantity * per_set - on_hand
+        elif kind == "adjustment":
+            delta = quantity * per_set
+        else:
+            delta = quantity * per_set * (1 if kind in INBOUND else -1)
+        if on_hand + delta < reserved:
+            below = "zero" if on_hand + delta < 0 else f"the {reserved} units reserved"
+            raise _fail(
+                ErrorCode.negative_stock,
+                f"{kind} of {abs(delta)} at {location} would take {sku} on hand from "
+                f"{on_hand} below {below}.",
+            )
+        changed = conn.execute(
+            update(Balance)
+            .where(Balance.id == balance_id, Balance.on_hand + delta >= Balance.reserved)
+            .values(on_hand=Balance.on_hand + delta)
+        ).rowcount
+        if changed != 1:
+            raise _fail(ErrorCode.negative_stock, f"{sku} at {location} changed meanwhile.")
+        new_id = conn.execute(
+            table_of(Movement)
+            .insert()
+            .values(
+                sku_id=part,
+                location_id=loc,
+                kind=kind,
+                quantity=delta,
+                on_hand_after=on_hand + delta,
+                occurred_at=now,
+                actor=actor,
+                reason=reason,
+                idempotency_key=key,
+            )
+        ).inserted_primary_key
+        assert new_id is not None
+        code = (
+            sku
+            if part == the_sku
+            else str(conn.execute(select(Sku.code).where(Sku.id == part)).scalar_one())
+        )
+        results.append(
+            MovementResult(int(new_id[0]), code, location, kind, delta, on_hand + delta, now, key)
+        )
+    return results
+
+
+def _part_key(key: str, index: int, parts: list[tuple[int, int]]) -> str:
+    return key if len(parts) == 1 else f"{key}:component:{index}"
+
+
+# --- availability ------------------------------------------------------------------------
+
+
+def default_locations(conn: Connection) -> dict[str, frozenset[str]]:
+    """Which locations feed each channel when the seller set no rule.
+
+    A marketplace-run warehouse (FBA, RSL) feeds only its own channel; stores
+    feed the store POS channel; warehouses and 3PLs feed every online channel.
+    """
+    channels = conn.execute(select(Channel.code, Channel.kind, Channel.id)).all()
+    locations = conn.execute(select(Location.code, Location.kind, Location.channel_id)).all()
+    feeds: dict[str, frozenset[str]] = {}
+    for code, kind, cid in channels:
+        own = {loc for loc, lkind, lch in locations if lch == cid}
+        if kind == "store_pos":
+            general = {loc for loc, lkind, _ in locations if lkind == "store"}
+        else:
+            general = {
+                loc
+                for loc, lkind, lch in locations
+                if lkind in {"warehouse", "3pl"} and lch is None
+            }
+        feeds[code] = frozenset(own | general)
+    return feeds
+
+
+def rules_for(conn: Connection, sku: str, at: dt.datetime) -> dict[str, ChannelRule]:
+    """The rule in force for every channel: the seller's, else the default feeding."""
+    r_ = ChannelRuleRow
+    rows = conn.execute(
+        select(
+            r_.location_codes,
+            r_.buffer_units,
+            r_.buffer_pct,
+            r_.cap,
+            r_.ratio,
+            r_.priority,
+            r_.starts_at,
+            r_.ends_at,
+            Channel.code.label("channel"),
+            Sku.code.label("sku"),
+        )
+        .join(Channel, Channel.id == ChannelRuleRow.channel_id)
+        .outerjoin(Sku, Sku.id == ChannelRuleRow.sku_id)
+    ).all()
+    seller = [
+        ChannelRule(
+            channel=r.channel,
+            locations=frozenset(r.location_codes),
+            buffer_units=r.buffer_units,
+            buffer_pct=Decimal(r.buffer_pct),
+            cap=r.cap,
+            ratio=Decimal(r.ratio) if r.ratio is not None else None,
+            priority=r.priority,
+            sku=r.sku,
+            starts_at=r.starts_at,
+            ends_at=r.ends_at,
+        )
+        for r in rows
+    ]
+    chosen = active_rules(seller, sku, at)
+    for channel, locations in default_locations(conn).items():
+        if channel not in chosen and locations:
+            chosen[channel] = ChannelRule(channel=channel, locations=locations)
+    return chosen
+
+
+def _stock(conn: Connection, sku: int) -> tuple[Stock, dict[str, int]]:
+    rows = conn.execute(
+        select(Location.code, Balance.on_hand, Balance.reserved, Location.id)
+        .join(Location, Location.id == Balance.location_id)
+        .where(Balance.sku_id == sku)
+    ).all()
+    by_channel = conn.execute(
+        select(Channel.code, func.sum(Reservation.quantity))
+        .join(Channel, Channel.id == Reservation.channel_id)
+        .where(Reservation.sku_id == sku, Reservation.status == "held")
+        .group_by(Channel.code)
+    ).all()
+    stock = Stock(
+        on_hand={code: int(on) for code, on, _, _ in rows},
+        reserved={code: int(res) for code, _, res, _ in rows},
+        reserved_by_channel={code: int(q) for code, q in by_channel},
+    )
+    return stock, {code: int(lid) for code, _, _, lid in rows}
+
+
+def availability(conn: Connection, sku: str, *, mode: Mode, now: dt.datetime) -> dict[str, int]:
+    the_sku = sku_id(conn, sku)
+    stock, _ = _stock(conn, the_sku)
+    return channel_availability(stock, rules_for(conn, sku, now), mode)
+
+
+# --- reservations ------------------------------------------------------------------------
+
+
+def _view(conn: Connection, reservation_id: str) -> ReservationView:
+    row = conn.execute(
+        select(
+            Reservation.id,
+            Sku.code,
+            Channel.code,
+            Reservation.quantity,
+            Reservation.status,
+            Reservation.created_at,
+            Reservation.expires_at,
+        )
+        .join(Sku, Sku.id == Reservation.sku_id)
+        .join(Channel, Channel.id == Reservation.channel_id)
+        .where(Reservation.id == reservation_id)
+    ).one_or_none()
+    if row is None:
+        raise _fail(ErrorCode.not_found, f"No reservation {reservation_id!r}.")
+    lines = conn.execute(
+        select(Location.code, ReservationLine.quantity)
+        .join(Location, Location.id == ReservationLine.location_id)
+        .where(ReservationLine.reservation_id == reservation_id)
+        .order_by(Location.code)
+    ).all()
+    return ReservationView(*row, lines=[(str(a), int(b)) for a, b in lines])
+
+
+def get_reservation(conn: Connection, reservation_id: str) -> ReservationView:
+    return _view(conn, reservation_id)
+
+
+def _close(conn: Connection, reservation_id: str, status: str, now: dt.datetime) -> None:
+    """Give a held reservation's units back to the pool."""
+    lines = conn.execute(
+        select(ReservationLine.location_id, ReservationLine.quantity, Reservation.sku_id)
+        .join(Reservation, Reservation.id == ReservationLine.reservation_id)
+        .where(ReservationLine.reservation_id == reservation_id)
+    ).all()
+    for location_id, quantity, sku in lines:
+        changed = conn.execute(
+            update(Balance)
+            .where(
+                Balance.sku_id == sku,
+                Balance.location_id == location_id,
+                Balance.reserved >= quantity,
+            )
+            .values(reserved=Balance.reserved - quantity)
+        ).rowcount
+        if changed != 1:
+            raise RuntimeError(f"reservation {reservation_id} holds more than is reserved")
+    conn.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.status == "held")
+        .values(status=status, closed_at=now)
+    )
+
+
+def _expire_due_for(conn: Connection, sku: int, now: dt.datetime) -> int:
+    due = (
+        conn.execute(
+            select(Reservation.id).where(
+                Reservation.sku_id == sku,
+                Reservation.status == "held",
+                Reservation.expires_at.is_not(None),
+                Reservation.expires_at <= now,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for one in due:
+        _close(conn, one, "expired", now)
+    return len(due)
+
+
+def expire_due(conn: Connection, now: dt.datetime) -> int:
+    """Expire every hold past its time (the sweep; holds also expire when met)."""
+    skus = (
+        conn.execute(
+            select(Reservation.sku_id)
+            .distinct()
+            .where(
+                Reservation.status == "held",
+                Reservation.expires_at.is_not(None),
+                Reservation.expires_at <= now,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    lock_skus(conn, list(skus))
+    return sum(_expire_due_for(conn, s, now) for s in skus)
+
+
+def reserve(
+    conn: Connection,
+    *,
+    sku: str,
+    channel: str,
+    quantity: int,
+    idempotency_key: str,
+    now: dt.datetime,
+    mode: Mode,
+    ttl_seconds: int | None,
+    location: str | None = None,
+) -> tuple[ReservationView, bool]:
+    """Hold units for a channel; returns the reservation and whether it is new.
+
+    ``ttl_seconds`` None holds until confirmed or released (reserve at purchase).
+    """
+    if quantity <= 0:
+        raise _fail(ErrorCode.invalid_quantity, "A reservation holds a positive number of units.")
+    the_sku = sku_id(conn, sku)
+    the_channel = _channel_id(conn, channel)
+    only = _location_id(conn, location) if location else None
+    lock_skus(conn, [the_sku])
+    existing = conn.execute(
+        select(Reservation.id).where(Reservation.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return _view(conn, existing), False
+    _expire_due_for(conn, the_sku, now)
+    stock, location_ids = _stock(conn, the_sku)
+    rules = rules_for(conn, sku, now)
+    if channel not in rules:
+        raise _fail(ErrorCode.insufficient_stock, f"No location feeds channel {channel!r}.")
+    can_sell = channel_availability(stock, rules, mode).get(channel, 0)
+    free = {
+        loc: stock.on_hand.get(loc, 0) - stock.reserved.get(loc, 0)
+        for loc in sorted(rules[channel].locations)
+        if only is None or location_ids.get(loc) == only
+    }
+    can_sell = min(can_sell, sum(free.values()))
+    if can_sell < quantity:
+        raise _fail(
+            ErrorCode.insufficient_stock,
+            f"{channel} can sell {can_sell} of {sku} now; {quantity} asked.",
+        )
+    new_id = uuid.uuid4().hex
+    expires = now + dt.timedelta(seconds=ttl_seconds) if ttl_seconds else None
+    conn.execute(
+        table_of(Reservation)
+        .insert()
+        .values(
+            id=new_id,
+            sku_id=the_sku,
+            channel_id=the_channel,
+            quantity=quantity,
+            status="held",
+            created_at=now,
+            expires_at=expires,
+            idempotency_key=idempotency_key,
+        )
+    )
+    left = quantity
+    for loc, units in sorted(free.items(), key=lambda kv: (-kv[1], kv[0])):  # fewest splits
+        take = min(units, left)
+        if take <= 0:
+            continue
+        changed = conn.execute(
+            update(Balance)
+            .where(
+                Balance.sku_id == the_sku,
+                Balance.location_id == location_ids[loc],
+                Balance.on_hand - Balance.reserved >= take,
+            )
+            .values(reserved=Balance.reserved + take)
+        ).rowcount
+        if changed != 1:
+            raise RuntimeError(f"{sku} at {loc} changed under its lock")
+        conn.execute(
+            table_of(ReservationLine)
+            .insert()
+            .values(reservation_id=new_id, location_id=location_ids[loc], quantity=take)
+        )
+        left -= take
+        if left == 0:
+            break
+    return _view(conn, new_id), True
+
+
+def _locked_reservation(conn: Connection, reservation_id: str) -> Any:
+    row = conn.execute(
+        select(Reservation.sku_id).where(Reservation.id == reservation_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise _fail(ErrorCode.not_found, f"No reservation {reservation_id!r}.")
+    lock_skus(conn, [int(row)])
+    return conn.execute(select(Reservation).where(Reservation.id == reservation_id)).one()
+
+
+def confirm(
+    conn: Connection, reservation_id: str, *, now: dt.datetime, actor: str
+) -> ReservationView:
+    """A held reservation becomes a sale: units leave on hand and the hold ends."""
+    r = _locked_reservation(conn, reservation_id)
+    if r.status == "confirmed":
+        return _view(conn, reservation_id)
+    if r.status == "held" and r.expires_at is not None and r.expires_at <= now:
+        _close(conn, reservation_id, "expired", now)
+        r = conn.execute(select(Reservation).where(Reservation.id == reservation_id)).one()
+    if r.status == "expired":
+        raise _fail(
+            ErrorCode.reservation_expired,
+            f"Reservation {reservation_id} expired at {r.expires_at:%Y-%m-%d %H:%M:%S}.",
+        )
+    if r.status != "held":
+        raise _fail(ErrorCode.reservation_closed, f"Reservation {reservation_id} was {r.status}.")
+    lines = conn.execute(
+        select(ReservationLine.location_id, ReservationLine.quantity).where(
+            ReservationLine.reservation_id == reservation_id
+        )
+    ).all()
+    for location_id, quantity in lines:
+        after = conn.execute(
+            update(Balance)
+            .where(
+                Balance.sku_id == r.sku_id,
+                Balance.location_id == location_id,
+                Balance.reserved >= quantity,
+            )
+            .values(on_hand=Balance.on_hand - quantity, reserved=Balance.reserved - quantity)
+            .returning(Balance.on_hand)
+        ).scalar_one()
+        conn.execute(
+            table_of(Movement)
+            .insert()
+            .values(
+                sku_id=r.sku_id,
+                location_id=location_id,
+                kind="sale",
+                quantity=-quantity,
+                on_hand_after=after,
+                occurred_at=now,
+                actor=actor,
+                reason=f"reservation {reservation_id} confirmed",
+                idempotency_key=f"reservation:{reservation_id}:{location_id}",
+                reservation_id=reservation_id,
+            )
+        )
+    conn.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id)
+        .values(status="confirmed", closed_at=now)
+    )
+    return _view(conn, reservation_id)
+
+
+def release(conn: Connection, reservation_id: str, *, now: dt.datetime) -> ReservationView:
+    """Give a hold's units back; releasing twice changes nothing the second time."""
+    r = _locked_reservation(conn, reservation_id)
+    if r.status == "held":
+        _close(conn, reservation_id, "released", now)
+    elif r.status == "confirmed":
+        raise _fail(
+            ErrorCode.reservation_closed,
+            f"Reservation {reservation_id} was confirmed: return the units instead.",
+        )
+    return _view(conn, reservation_id)
+
+
+# --- reading and verifying ---------------------------------------------------------------
+
+
+def balances(conn: Connection, sku: str, *, mode: Mode, now: dt.datetime) -> SkuBalances:
+    the_sku = sku_id(conn, sku)
+    stock, _ = _stock(conn, the_sku)
+    open_po = conn.execute(
+        select(Location.code, PurchaseOrderLine.id, PurchaseOrderLine.quantity)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .join(Location, Location.id == PurchaseOrder.location_id)
+        .where(PurchaseOrderLine.sku_id == the_sku)
+    ).all()
+    received = dict(
+        conn.execute(
+            select(Receipt.purchase_order_line_id, func.sum(Receipt.quantity))
+            .join(PurchaseOrderLine, PurchaseOrderLine.id == Receipt.purchase_order_line_id)
+            .where(PurchaseOrderLine.sku_id == the_sku)
+            .group_by(Receipt.purchase_order_line_id)
+        ).all()
+    )
+    incoming: dict[str, int] = defaultdict(int)
+    for loc, line_id, qty in open_po:
+        incoming[loc] += max(0, int(qty) - int(received.get(line_id, 0)))
+    locations = sorted(set(stock.on_hand) | set(incoming))
+    rows = [
+        LocationBalance(
+            loc,
+            stock.on_hand.get(loc, 0),
+            stock.reserved.get(loc, 0),
+            stock.on_hand.get(loc, 0) - stock.reserved.get(loc, 0),
+            incoming.get(loc, 0),
+        )
+        for loc in locations
+    ]
+    channels = channel_availability(stock, rules_for(conn, sku, now), mode)
+    return SkuBalances(sku, rows, sorted(channels.items()))
+
+
+def verify(conn: Connection) -> list[Difference]:
+    """Rebuild every balance from movements and held reservations; name each that differs."""
+    moved = {
+        (int(s), int(loc)): int(q)
+        for s, loc, q in conn.execute(
+            select(Movement.sku_id, Movement.location_id, func.sum(Movement.quantity)).group_by(
+                Movement.sku_id, Movement.location_id
+            )
+        ).all()
+    }
+    held = {
+        (int(s), int(loc)): int(q)
+        for s, loc, q in conn.execute(
+            select(
+                Reservation.sku_id, ReservationLine.location_id, func.sum(ReservationLine.quantity)
+            )
+            .join(Reservation, Reservation.id == ReservationLine.reservation_id)
+            .where(Reservation.status == "held")
+            .group_by(Reservation.sku_id, ReservationLine.location_id)
+        ).all()
+    }
+    stored = conn.execute(
+        select(
+            Balance.sku_id,
+            Balance.location_id,
+            Balance.on_hand,
+            Balance.reserved,
+            Sku.code,
+            Location.code,
+        )
+        .join(Sku, Sku.id == Balance.sku_id)
+        .join(Location, Location.id == Balance.location_id)
+    ).all()
+    seen = set()
+    out = []
+    for s, loc, on_hand, reserved, sku_code, loc_code in stored:
+        key = (int(s), int(loc))
+        seen.add(key)
+        if (on_hand, reserved) != (moved.get(key, 0), held.get(key, 0)):
+            out.append(
+                Difference(
+                    sku_code, loc_code, on_hand, moved.get(key, 0), reserved, held.get(key, 0)
+                )
+            )
+    for key in (set(moved) | set(held)) - seen:
+        codes = conn.execute(
+            select(Sku.code, Location.code).where(and_(Sku.id == key[0], Location.id == key[1]))
+        ).one()
+        out.append(Difference(codes[0], codes[1], 0, moved.get(key, 0), 0, held.get(key, 0)))
+    return sorted(out, key=lambda d: (d.sku, d.location))
