@@ -113,6 +113,73 @@ def demo(
     serve(host=host, port=port)
 
 
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The stock ledger.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(ledger_app, name="ledger")
+
+
+class ScopeName(StrEnum):
+    read = "read"
+    reserve = "reserve"
+    adjust = "adjust"
+    admin = "admin"
+
+
+@token_app.command("create")
+def token_create(
+    scope: Annotated[list[ScopeName], typer.Option(help="A scope; repeat for several.")],
+) -> None:
+    """Create an API token; it is printed once, alone on the last line."""
+    from soko.api.auth import Scope, create_token
+    from soko.store.db import make_engine, migrate
+
+    engine = make_engine(Settings())
+    migrate(engine)
+    with engine.begin() as conn:
+        token = create_token(conn, [Scope(s.value) for s in scope])
+    out.print(f"Token with scopes {', '.join(s.value for s in scope)} (shown only now):")
+    sys.stdout.write(token + "\n")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Rebuild every balance from movements and reservations; name each that differs."""
+    from soko.ledger.service import verify
+    from soko.store.db import make_engine, migrate
+
+    engine = make_engine(Settings())
+    migrate(engine)
+    with engine.connect() as conn:
+        differences = verify(conn)
+    if not differences:
+        out.print("Ledger verified: every balance equals its movements and reservations.")
+        return
+    for d in differences:
+        err.print(
+            f"{d.sku} at {d.location}: on hand {d.on_hand} (movements say {d.rebuilt_on_hand}), "
+            f"reserved {d.reserved} (reservations say {d.rebuilt_reserved})",
+            markup=False,
+        )
+    err.print(f"{len(differences)} balance(s) differ from the ledger.", style="bold red")
+    raise typer.Exit(1)
+
+
+@ledger_app.command("expire")
+def ledger_expire() -> None:
+    """Expire every cart hold past its time and give its units back."""
+    from soko.ledger.service import expire_due
+    from soko.settings import local_now
+    from soko.store.db import make_engine, migrate
+
+    settings = Settings()
+    engine = make_engine(settings)
+    migrate(engine)
+    with engine.begin() as conn:
+        n = expire_due(conn, local_now(settings))
+    out.print(f"{n} hold(s) expired.")
+
+
 @app.command()
 def contract() -> None:
     """Print the data contract (docs/data-contract.md) generated from the code's schema."""

@@ -19,9 +19,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from soko.api.auth import Scope, create_token
 from soko.settings import Settings
 from soko.store.db import make_engine, migrate, session_scope
 from soko.store.tables import (
+    Balance,
     Channel,
     Location,
     Order,
@@ -29,7 +31,6 @@ from soko.store.tables import (
     Product,
     Sku,
     Source,
-    Balance,
 )
 from soko.web.app import create_app
 
@@ -199,9 +200,14 @@ def empty_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-def client_for(app: FastAPI) -> TestClient:
-    """A client that answers 500s as the server would instead of re-raising into the test."""
-    return TestClient(app, raise_server_exceptions=False)
+def client_for(app: FastAPI, *scopes: Scope) -> TestClient:
+    """A client with a token (``read`` unless other scopes are given) that answers 500s as
+    the server would instead of re-raising into the test."""
+    with app.state.store.engine.begin() as conn:
+        token = create_token(conn, list(scopes) or [Scope.read])
+    return TestClient(
+        app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 @pytest.fixture(scope="module")

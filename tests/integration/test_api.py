@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from soko.settings import Settings
 from soko.web.app import create_app
+from tests.integration.conftest import client_for
 
 if TYPE_CHECKING:
     from tests.integration.conftest import KnownStore
@@ -134,7 +135,7 @@ def test_a_longer_window_takes_in_the_older_order(
 
 def test_money_in_a_currency_with_cents_is_a_decimal_string(known_store: KnownStore) -> None:
     settings = known_store.settings.model_copy(update={"currency": "USD"})
-    with TestClient(create_app(settings)) as usd:
+    with client_for(create_app(settings)) as usd:
         body = usd.get("/api/v1/overview").json()
         sku = usd.get("/api/v1/skus", params={"limit": 1}).json()["items"][0]
     assert body["currency"] == "USD"
@@ -242,7 +243,7 @@ def test_an_unexpected_error_is_a_500_problem_without_a_traceback(
     def boom() -> None:
         raise RuntimeError("secret internals at /srv/soko/store.py line 42")
 
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with client_for(app) as test_client:
         response = test_client.get("/api/v1/boom")
     body = assert_problem(response, 500, "internal_error")
     assert "Traceback" not in response.text

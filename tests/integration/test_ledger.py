@@ -100,7 +100,7 @@ def test_a_hold_expires_after_its_ttl_and_confirm_after_expiry_is_refused(shop: 
     assert failed.value.code == ErrorCode.reservation_expired
     with shop.begin() as conn:
         assert service.expire_due(conn, later) == 1
-        assert service.get_reservation(conn, held.id).status == "expired"
+        assert service.get_reservation(conn, held.id, later).status == "expired"
         assert service.verify(conn) == []
     assert available(shop, "TS-BLK-M")["web"] == 10
 

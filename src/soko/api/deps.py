@@ -6,14 +6,15 @@ receive what they need from here and never open connections themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from soko.api.auth import Scope, require, scopes_of
 from soko.settings import Settings
 from soko.store.db import session_scope
 
@@ -43,13 +44,27 @@ def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session
         yield session
 
 
-def authorize() -> None:
-    """Where authentication will be checked for every ``/api/v1`` resource.
+def get_scopes(
+    store: Annotated[Store, Depends(get_store)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> set[Scope]:
+    """The scopes of the request's bearer token (401 problem JSON without one)."""
+    with store.engine.connect() as conn:
+        return scopes_of(conn, authorization)
 
-    The API is read-only and open for now; the auth issue replaces this body
-    (token → principal, or 401 problem JSON) without touching any route.
-    ``/api/v1/health`` stays outside it so probes need no credentials.
-    """
+
+def authorize(scopes: Annotated[set[Scope], Depends(get_scopes)]) -> None:
+    """Every ``/api/v1`` resource needs a token; ``/api/v1/health`` stays open for probes."""
+    require(scopes, Scope.read)
+
+
+def requires(scope: Scope) -> Callable[[set[Scope]], None]:
+    """A dependency that refuses a token without ``scope`` (403 problem JSON)."""
+
+    def check(scopes: Annotated[set[Scope], Depends(get_scopes)]) -> None:
+        require(scopes, scope)
+
+    return check
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -34,6 +34,17 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.store_unavailable: 503,
     ErrorCode.schema_outdated: 503,
     ErrorCode.internal_error: 500,
+    ErrorCode.unauthorized: 401,
+    ErrorCode.forbidden: 403,
+    ErrorCode.unknown_sku: 404,
+    ErrorCode.unknown_location: 404,
+    ErrorCode.unknown_channel: 404,
+    ErrorCode.invalid_quantity: 422,
+    ErrorCode.idempotency_key_reused: 422,
+    ErrorCode.insufficient_stock: 409,
+    ErrorCode.negative_stock: 409,
+    ErrorCode.reservation_expired: 409,
+    ErrorCode.reservation_closed: 409,
 }
 
 STORE_UNAVAILABLE_DETAIL = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from soko.api.deps import authorize
-from soko.api.routes import catalogue, health, overview
+from soko.api.routes import catalogue, health, ledger, overview
 
 API_PREFIX = "/api/v1"
 
@@ -13,6 +13,7 @@ API_PREFIX = "/api/v1"
 protected = APIRouter(dependencies=[Depends(authorize)])
 protected.include_router(overview.router)
 protected.include_router(catalogue.router)
+protected.include_router(ledger.router)
 
 api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(health.router)

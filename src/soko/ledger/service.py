@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -389,8 +389,12 @@ def _view(conn: Connection, reservation_id: str) -> ReservationView:
     return ReservationView(*row, lines=[(str(a), int(b)) for a, b in lines])
 
 
-def get_reservation(conn: Connection, reservation_id: str) -> ReservationView:
-    return _view(conn, reservation_id)
+def get_reservation(conn: Connection, reservation_id: str, now: dt.datetime) -> ReservationView:
+    """The reservation as it stands at ``now``: a hold past its time reads as expired."""
+    view = _view(conn, reservation_id)
+    if view.status == "held" and view.expires_at is not None and view.expires_at <= now:
+        return replace(view, status="expired")
+    return view
 
 
 def _close(conn: Connection, reservation_id: str, status: str, now: dt.datetime) -> None:
@@ -560,10 +564,11 @@ def confirm(
     r = _locked_reservation(conn, reservation_id)
     if r.status == "confirmed":
         return _view(conn, reservation_id)
-    if r.status == "held" and r.expires_at is not None and r.expires_at <= now:
-        _close(conn, reservation_id, "expired", now)
-        r = conn.execute(select(Reservation).where(Reservation.id == reservation_id)).one()
-    if r.status == "expired":
+    # A hold past its time is refused here and freed by the sweep or the next reservation
+    # of its SKU: the refusal rolls back, so it must not be what frees the units.
+    if r.status == "expired" or (
+        r.status == "held" and r.expires_at is not None and r.expires_at <= now
+    ):
         raise _fail(
             ErrorCode.reservation_expired,
             f"Reservation {reservation_id} expired at {r.expires_at:%Y-%m-%d %H:%M:%S}.",

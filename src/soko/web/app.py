@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -10,18 +12,21 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 
 import soko
 from soko.api.deps import Store
 from soko.api.problems import Problem, install_problem_handlers, problem_json
 from soko.api.router import API_PREFIX, api_router
-from soko.settings import Settings
+from soko.ledger.service import expire_due
+from soko.settings import Settings, local_now
 from soko.store.db import make_engine
 from soko.web import pages
 from soko.web.i18n import choose_locale
 from soko.web.render import PLOTLY_URL, Pages
 
 STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 
 def plotly_js() -> Path:
@@ -33,13 +38,31 @@ def plotly_js() -> Path:
     return Path(str(files("plotly") / "package_data" / "plotly.min.js"))
 
 
+async def _sweep_expired_holds(engine: Engine, settings: Settings, every: float = 5.0) -> None:
+    """Free cart holds past their time every few seconds, so channels see those units again
+    without waiting for the next reservation of the SKU."""
+
+    def sweep() -> None:
+        with engine.begin() as conn:
+            expire_due(conn, local_now(settings))
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(sweep)
+        except Exception:  # the next round retries; a request never depends on the sweep
+            log.exception("expiring holds failed")
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The web app and HTTP API over the store ``settings`` points at (schema already migrated)."""
     engine = make_engine(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_sweep_expired_holds(engine, settings))
         yield
+        sweeper.cancel()
         engine.dispose()
 
     app = FastAPI(

@@ -1,0 +1,290 @@
+"""Stock: movements, balances and reservations (capabilities O1–O3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from soko.api.auth import Scope
+from soko.api.deps import StoreDep, requires
+from soko.api.idempotency import Answer, run_once
+from soko.api.problems import PROBLEM_MEDIA_TYPE
+from soko.ledger import service
+from soko.ledger.rules import Mode
+from soko.settings import local_now
+
+router = APIRouter(tags=["stock"])
+
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+Key = Annotated[str, Field(min_length=1, max_length=150)]
+
+
+class MovementCreate(BaseModel):
+    sku: Code
+    location: Code
+    kind: Literal[
+        "receipt",
+        "sale",
+        "return",
+        "adjustment",
+        "transfer_out",
+        "transfer_in",
+        "count",
+        "write_off",
+    ]
+    quantity: int = Field(
+        ge=-1_000_000,
+        le=1_000_000,
+        description="Units moved (positive); a signed change for `adjustment`; the counted "
+        "units for `count`.",
+    )
+    idempotency_key: Key
+    reason: str | None = Field(default=None, max_length=300)
+
+
+class MovementPublic(BaseModel):
+    id: int
+    sku: str
+    location: str
+    kind: str
+    quantity: int = Field(description="The signed change of on hand.")
+    on_hand_after: int
+    occurred_at: dt.datetime
+    idempotency_key: str
+
+
+class MovementsPublic(BaseModel):
+    movements: list[MovementPublic] = Field(
+        description="One movement, or one per component for a set product."
+    )
+
+
+class LocationBalancePublic(BaseModel):
+    location: str
+    on_hand: int
+    reserved: int
+    available: int
+    incoming: int
+
+
+class ChannelAvailabilityPublic(BaseModel):
+    channel: str
+    available: int
+
+
+class BalancesPublic(BaseModel):
+    sku: str
+    locations: list[LocationBalancePublic]
+    channels: list[ChannelAvailabilityPublic]
+
+
+class ReservationCreate(BaseModel):
+    sku: Code
+    channel: Code
+    quantity: int = Field(gt=0, le=1_000_000)
+    idempotency_key: Key
+    ttl_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=30 * 86_400,
+        description="Cart hold lifetime; default SOKO_RESERVATION_TTL_SECONDS (15 minutes).",
+    )
+    timing: Literal["cart", "purchase"] = Field(
+        default="cart",
+        description="`cart`: a hold that expires after the TTL; `purchase`: held until "
+        "confirmed or released.",
+    )
+    location: Code | None = None
+
+
+class ReservationLinePublic(BaseModel):
+    location: str
+    quantity: int
+
+
+class ReservationPublic(BaseModel):
+    id: str
+    sku: str
+    channel: str
+    quantity: int
+    status: Literal["held", "confirmed", "released", "expired"]
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    lines: list[ReservationLinePublic]
+
+
+def _reservation(view: service.ReservationView) -> dict[str, Any]:
+    return ReservationPublic(
+        id=view.id,
+        sku=view.sku,
+        channel=view.channel,
+        quantity=view.quantity,
+        status=view.status,
+        created_at=view.created_at,
+        expires_at=view.expires_at,
+        lines=[ReservationLinePublic(location=a, quantity=b) for a, b in view.lines],
+    ).model_dump(mode="json")
+
+
+def _respond(answer: Answer) -> JSONResponse:
+    status, body = answer
+    media = PROBLEM_MEDIA_TYPE if status >= 400 else "application/json"
+    return JSONResponse(body, status_code=status, media_type=media)
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    for code, text in {
+        401: "No or unknown token",
+        403: "The token lacks the scope",
+        404: "Unknown SKU, location, channel or reservation",
+        409: "Not enough stock, or the reservation is closed or expired",
+        422: "Invalid request, or an idempotency key reused for another request",
+    }.items()
+}
+
+
+@router.post(
+    "/movements",
+    status_code=201,
+    response_model=MovementsPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.adjust))],
+)
+def post_movement(body: MovementCreate, store: StoreDep) -> JSONResponse:
+    """Record a stock change; replaying the idempotency key returns the first answer."""
+
+    def act(conn: Any) -> Answer:
+        made = service.record_movement(
+            conn,
+            sku=body.sku,
+            location=body.location,
+            kind=body.kind,
+            quantity=body.quantity,
+            idempotency_key=body.idempotency_key,
+            actor="api",
+            now=local_now(store.settings),
+            reason=body.reason,
+        )
+        page = MovementsPublic(movements=[MovementPublic(**m.__dict__) for m in made])
+        return 201, page.model_dump(mode="json")
+
+    return _respond(
+        run_once(store.engine, f"movements:{body.idempotency_key}", body.model_dump(), act)
+    )
+
+
+@router.get("/balances/{sku:path}", response_model=BalancesPublic, responses=PROBLEMS)
+def get_balances(
+    sku: Annotated[str, Path(min_length=1, max_length=64)], store: StoreDep
+) -> BalancesPublic:
+    """On hand, reserved, available and incoming per location, and what each channel sees."""
+    with store.engine.connect() as conn:
+        found = service.balances(
+            conn, sku, mode=Mode(store.settings.allocation_mode), now=local_now(store.settings)
+        )
+    return BalancesPublic(
+        sku=found.sku,
+        locations=[LocationBalancePublic(**b.__dict__) for b in found.locations],
+        channels=[ChannelAvailabilityPublic(channel=c, available=a) for c, a in found.channels],
+    )
+
+
+@router.post(
+    "/reservations",
+    status_code=201,
+    response_model=ReservationPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.reserve))],
+)
+def post_reservation(body: ReservationCreate, store: StoreDep) -> JSONResponse:
+    """Hold units for a channel; 409 `insufficient_stock` when the channel cannot sell them."""
+    settings = store.settings
+    ttl = (
+        None if body.timing == "purchase" else body.ttl_seconds or settings.reservation_ttl_seconds
+    )
+
+    def act(conn: Any) -> Answer:
+        view, _ = service.reserve(
+            conn,
+            sku=body.sku,
+            channel=body.channel,
+            quantity=body.quantity,
+            idempotency_key=body.idempotency_key,
+            now=local_now(settings),
+            mode=Mode(settings.allocation_mode),
+            ttl_seconds=ttl,
+            location=body.location,
+        )
+        return 201, _reservation(view)
+
+    return _respond(
+        run_once(store.engine, f"reservations:{body.idempotency_key}", body.model_dump(), act)
+    )
+
+
+@router.get("/reservations/{reservation_id}", response_model=ReservationPublic, responses=PROBLEMS)
+def get_reservation(
+    reservation_id: Annotated[str, Path(max_length=64)], store: StoreDep
+) -> JSONResponse:
+    with store.engine.connect() as conn:
+        view = service.get_reservation(conn, reservation_id, local_now(store.settings))
+        return JSONResponse(_reservation(view))
+
+
+def _act_on(store: StoreDep, reservation_id: str, action: str, key: str | None) -> JSONResponse:
+    settings = store.settings
+
+    def act(conn: Any) -> Answer:
+        now = local_now(settings)
+        if action == "confirm":
+            view = service.confirm(conn, reservation_id, now=now, actor="api")
+        else:
+            view = service.release(conn, reservation_id, now=now)
+        return 200, _reservation(view)
+
+    if key is None:
+        with store.engine.begin() as conn:
+            return _respond(act(conn))
+    return _respond(
+        run_once(
+            store.engine, f"reservation-action:{key}", {"id": reservation_id, "action": action}, act
+        )
+    )
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=150)]
+
+
+@router.post(
+    "/reservations/{reservation_id}/confirm",
+    response_model=ReservationPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.reserve))],
+)
+def confirm_reservation(
+    reservation_id: Annotated[str, Path(max_length=64)],
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """The hold becomes a sale; 409 `reservation_expired` after its TTL."""
+    return _act_on(store, reservation_id, "confirm", idempotency_key)
+
+
+@router.post(
+    "/reservations/{reservation_id}/release",
+    response_model=ReservationPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.reserve))],
+)
+def release_reservation(
+    reservation_id: Annotated[str, Path(max_length=64)],
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Give the held units back; releasing twice is harmless."""
+    return _act_on(store, reservation_id, "release", idempotency_key)
