@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from soko.customers.summary import check_transactions
+from soko.customers.summary import checked_transactions
 
 
 def cohort_retention(transactions: pl.DataFrame, *, by: str | None = None) -> pl.DataFrame:
@@ -20,7 +20,7 @@ def cohort_retention(transactions: pl.DataFrame, *, by: str | None = None) -> pl
     ``months_since_first``, ``active_customers``, ``cohort_size`` and ``retention``
     (active ÷ size), sorted by cohort, ``by`` and month.
     """
-    check_transactions(transactions)
+    transactions = checked_transactions(transactions)
     if by is not None and by not in transactions.columns:
         raise ValueError(f"transactions lack the column {by!r} to split cohorts by")
     ordered = transactions.sort("customer_id", "ordered_at").with_columns(

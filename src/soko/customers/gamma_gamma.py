@@ -16,17 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from soko.customers._arrays import (
     F64,
     ArrayLike,
     as_float,
+    converged,
     counts,
     dedupe_rows,
     optional_weights,
     require,
     same_length,
+    sum_by_group,
 )
 
 _LOG_BOUND = 25.0
@@ -97,13 +99,15 @@ def fit_gamma_gamma(
     # Moment-style start: q a little above 1 keeps the population mean finite.
     mean = float(np.sum(w * spend) / np.sum(w))
     start = np.log([1.0, 2.0, mean])
+    from scipy import optimize  # a second to import; only fitting needs it
+
     result = optimize.minimize(
         data.objective,
         start,
         jac=True,
         method="L-BFGS-B",
         bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 3,
-        options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9},
+        options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-8},
     )
     p, q, gamma = (float(v) for v in np.exp(result.x))
     loglik = float(np.sum(w * gamma_gamma_log_likelihood(p, q, gamma, xs, spend)))
@@ -113,7 +117,7 @@ def fit_gamma_gamma(
         gamma=gamma,
         log_likelihood=loglik,
         n_customers=float(np.sum(w)),
-        converged=bool(result.success),
+        converged=converged(result),
     )
 
 
@@ -143,39 +147,49 @@ class _Data:
         self.group = inverse.ravel()
         self.w = w
         self.w_total = float(w.sum())
-        self.w_by_x = np.bincount(self.group, weights=w, minlength=self.x_values.size)
-        self.x = x
+        self.w_by_x = sum_by_group(self.group, w, self.x_values.size)
+        self.wx = w * x
         self.spend_x = mean_spend * x
         self.log_spend = np.log(mean_spend)
-        self.sum_w_log_spend = float(np.dot(w, self.log_spend))
-        self.sum_wx_log_spend_x = float(np.dot(w * x, self.log_spend + np.log(x)))
+        self.sum_w_log_spend = float(_dot(w, self.log_spend))
+        self.sum_wx_log_spend_x = float(_dot(w * x, self.log_spend + np.log(x)))
 
     def objective(self, theta: F64) -> tuple[float, F64]:
         """Minus the mean log-likelihood and its gradient in log-parameters."""
-        p, q, gamma = np.exp(theta)
+        p, q, gamma = (float(v) for v in np.exp(theta))
         xv = self.x_values
-        w = self.w
-        log_tail = np.log(gamma + self.spend_x)
+        w, wx = self.w, self.wx
+        # One logarithm and one reciprocal per customer; the rest is per distinct x.
+        shifted = gamma + self.spend_x
+        log_tail = np.log(shifted)
+        inv_tail = 1.0 / shifted
+        sum_w_log_tail = _dot(w, log_tail)
+        sum_wx_log_tail = _dot(wx, log_tail)
+        log_gamma = float(np.log(gamma))
         loglik = float(
-            np.dot(self.w_by_x, special.gammaln(p * xv + q) - special.gammaln(p * xv))
-            + self.w_total * (q * np.log(gamma) - special.gammaln(q))
+            _dot(self.w_by_x, special.gammaln(p * xv + q) - special.gammaln(p * xv))
+            + self.w_total * (q * log_gamma - special.gammaln(q))
             + p * self.sum_wx_log_spend_x
             - self.sum_w_log_spend
-            - np.dot(w * (p * self.x + q), log_tail)
+            - p * sum_wx_log_tail
+            - q * sum_w_log_tail
         )
         psi_pxq = special.digamma(p * xv + q)
         d_p = float(
-            np.dot(self.w_by_x * xv, psi_pxq - special.digamma(p * xv))
+            _dot(self.w_by_x * xv, psi_pxq - special.digamma(p * xv))
             + self.sum_wx_log_spend_x
-            - np.dot(w * self.x, log_tail)
+            - sum_wx_log_tail
         )
         d_q = float(
-            np.dot(self.w_by_x, psi_pxq)
-            + self.w_total * (np.log(gamma) - special.digamma(q))
-            - np.dot(w, log_tail)
+            _dot(self.w_by_x, psi_pxq)
+            + self.w_total * (log_gamma - special.digamma(q))
+            - sum_w_log_tail
         )
-        d_gamma = float(
-            self.w_total * q / gamma - np.dot(w * (p * self.x + q), 1.0 / (gamma + self.spend_x))
-        )
+        d_gamma = self.w_total * q / gamma - p * _dot(wx, inv_tail) - q * _dot(w, inv_tail)
         grad = np.array([d_p * p, d_q * q, d_gamma * gamma]) / self.w_total
         return -loglik / self.w_total, -grad
+
+
+def _dot(u: F64, v: F64) -> float:
+    """Σ u·v without BLAS: OpenBLAS threads for a 1-D dot stall a busy two-core machine."""
+    return float(np.einsum("i,i->", u, v))

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from soko.customers.summary import check_transactions
+from soko.customers.summary import checked_transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def rfm_scores(transactions: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
     given; merge same-day ones first (:func:`soko.customers.merge_same_day`)
     if that is the convention wanted.
     """
-    check_transactions(transactions)
+    transactions = checked_transactions(transactions)
     as_of_day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
     per_customer = (
         transactions.filter(pl.col("ordered_at").cast(pl.Date) <= as_of_day)

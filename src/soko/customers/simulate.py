@@ -50,9 +50,7 @@ def simulate_bgnbd(
     repeat = x > 0
     t_x = np.zeros(n)
     t_x[repeat] = ts[repeat] * rng.beta(x[repeat], arrivals[repeat] - x[repeat] + 1)
-    return SimulatedCustomers(
-        x=x.astype(np.float64), t_x=t_x, T=ts, rate=rate, dropout=dropout
-    )
+    return SimulatedCustomers(x=x.astype(np.float64), t_x=t_x, T=ts, rate=rate, dropout=dropout)
 
 
 def simulate_mean_spend(

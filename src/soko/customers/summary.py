@@ -17,8 +17,14 @@ REQUIRED_COLUMNS = ("customer_id", "ordered_at", "revenue")
 WEEK = dt.timedelta(weeks=1)
 
 
-def check_transactions(transactions: pl.DataFrame) -> None:
-    """A ``ValueError`` naming the missing columns or the first bad row, if any."""
+def checked_transactions(transactions: pl.DataFrame) -> pl.DataFrame:
+    """``transactions`` with ``ordered_at`` as local wall-clock time; a ``ValueError`` naming
+    the missing columns or the first empty cell otherwise.
+
+    A time-zone-aware ``ordered_at`` keeps its wall-clock time in its own zone
+    (an order at 2025-01-01 20:00 UTC read as Asia/Tokyo is on 2 January), so
+    days, months and same-day merges follow the seller's calendar.
+    """
     missing = [c for c in REQUIRED_COLUMNS if c not in transactions.columns]
     if missing:
         raise ValueError(f"transactions lack the column(s) {', '.join(missing)}")
@@ -32,6 +38,9 @@ def check_transactions(transactions: pl.DataFrame) -> None:
             raise ValueError(
                 f"{column} is empty on {int(nulls.sum())} row(s), the first at index {first}"
             )
+    if isinstance(kind, pl.Datetime) and kind.time_zone is not None:
+        return transactions.with_columns(pl.col("ordered_at").dt.replace_time_zone(None))
+    return transactions
 
 
 def merge_same_day(transactions: pl.DataFrame) -> pl.DataFrame:
@@ -41,7 +50,7 @@ def merge_same_day(transactions: pl.DataFrame) -> pl.DataFrame:
     (Fader, Hardie & Lee 2005; 6,919 lines → 6,696 transactions). ``ordered_at``
     becomes a date.
     """
-    check_transactions(transactions)
+    transactions = checked_transactions(transactions)
     others = [
         pl.col(c).first()
         for c in transactions.columns
@@ -84,7 +93,7 @@ def customer_summary(
     date stands for its midnight. Customers whose first purchase falls after
     ``calibration_end`` are left out.
     """
-    check_transactions(transactions)
+    transactions = checked_transactions(transactions)
     unit_us = time_unit / dt.timedelta(microseconds=1)
     if unit_us <= 0:
         raise ValueError(f"time_unit must be positive, got {time_unit}")
@@ -136,7 +145,7 @@ def purchase_metrics(transactions: pl.DataFrame, *, by: str | None = None) -> pl
     With ``by`` (e.g. ``"channel"``) one row per value of that column, each
     counted within it; otherwise one row for the whole frame.
     """
-    check_transactions(transactions)
+    transactions = checked_transactions(transactions)
     keys = ["customer_id"] if by is None else [by, "customer_id"]
     per_customer = transactions.group_by(keys).agg(
         pl.len().alias("transactions"), pl.col("revenue").sum().alias("revenue")

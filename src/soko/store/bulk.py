@@ -107,7 +107,7 @@ def upsert(
         compiled = stmt.compile(dialect=conn.dialect, column_keys=rows.columns)
         order = list(compiled.positiontup or [])
         scalar_defaults = {  # columns the statement fills from their Python-side default
-            name: table.c[name].default.arg  # type: ignore[union-attr]
+            name: table.c[name].default.arg
             for name in order
             if name not in rows.columns
         }
