@@ -107,9 +107,7 @@ def upsert(
         compiled = stmt.compile(dialect=conn.dialect, column_keys=rows.columns)
         order = list(compiled.positiontup or [])
         scalar_defaults = {  # columns the statement fills from their Python-side default
-            name: table.c[name].default.arg
-            for name in order
-            if name not in rows.columns
+            name: table.c[name].default.arg for name in order if name not in rows.columns
         }
         values = _sqlite_values(
             rows.with_columns(pl.lit(v).alias(k) for k, v in scalar_defaults.items())

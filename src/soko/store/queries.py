@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
-from soko.store.tables import Channel, Location, Order, OrderLine, Product, Sku, Balance
+from soko.store.tables import Balance, Channel, Location, Order, OrderLine, Product, Sku
 
 
 @dataclass(frozen=True)

@@ -455,7 +455,8 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
         sa.Column("reservation_id", sa.String(length=32), nullable=True),
         sa.CheckConstraint(
-            "kind IN ('receipt', 'sale', 'return', 'adjustment', 'transfer_out', 'transfer_in', 'count', 'write_off')",
+            "kind IN ('receipt', 'sale', 'return', 'adjustment', 'transfer_out', "
+            "'transfer_in', 'count', 'write_off')",
             name=op.f("ck_movements_kind"),
         ),
         sa.ForeignKeyConstraint(
