@@ -51,3 +51,8 @@ def local_now(settings: Settings | None = None) -> dt.datetime:
     as sellers' exports write them."""
     zone = ZoneInfo((settings or get_settings()).timezone)
     return dt.datetime.now(zone).replace(tzinfo=None)
+
+
+def in_shop_zone(value: dt.datetime, settings: Settings) -> dt.datetime:
+    """A stored (shop-local, naive) time with its offset, as the API writes times (RFC 3339)."""
+    return value.replace(tzinfo=ZoneInfo(settings.timezone)) if value.tzinfo is None else value

@@ -19,7 +19,12 @@ MAX_LIMIT = 500
 
 CursorParam = Annotated[
     str | None,
-    Query(description="`next_cursor` of the previous page; leave out for the first page."),
+    Query(
+        description="`next_cursor` of the previous page; leave out for the first page.",
+        min_length=2,
+        max_length=400,
+        pattern=r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$",
+    ),
 ]
 LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page, at most 500.")]
 
@@ -34,7 +39,8 @@ def decode_cursor(cursor: str | None) -> str | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        code = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode()
+        raw = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
+        code = raw.decode("utf-8", errors="replace")
     except (binascii.Error, UnicodeError, ValueError):
         code = ""
     if not code:

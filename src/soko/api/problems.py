@@ -158,3 +158,61 @@ def install_problem_handlers(app: FastAPI, render: ProblemRenderer = problem_jso
     app.add_exception_handler(SokoError, on_soko_error)
     app.add_exception_handler(OperationalError, on_store_unreachable)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "enum": [c.value for c in ErrorCode]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "in": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+_WHY = {
+    "400": "The body is not JSON (`bad_request`).",
+    "401": "No token, or an unknown or revoked one (`unauthorized`).",
+    "403": "The token lacks the scope (`forbidden`).",
+    "404": "Something the request names does not exist.",
+    "409": "The request conflicts with the stock as it is now.",
+    "422": "The request is invalid; `errors` names each field (`validation_error`).",
+    "503": "The store cannot be reached (`store_unavailable`).",
+}
+
+
+def document_problems(spec: dict[str, Any], *, open_paths: set[str]) -> dict[str, Any]:
+    """Declare the problem JSON every operation can answer, so the spec tells the truth.
+
+    FastAPI documents its own 422 body; Soko answers problem JSON instead. Every
+    operation can also meet a store outage (503), and all but ``open_paths``
+    need a token (401, 403).
+    """
+    spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            statuses = {"422", "503"} | ({"401", "403"} if path not in open_paths else set())
+            if "{" in path:
+                statuses.add("404")
+            if "requestBody" in operation:
+                statuses.add("400")
+            statuses |= {s for s in responses if s.startswith(("4", "5"))}
+            for status in statuses:
+                described = responses.get(status, {}).get("description") or _WHY.get(status, "")
+                responses[status] = {"description": described, "content": content}
+    return spec

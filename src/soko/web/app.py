@@ -8,15 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 import soko
 from soko.api.deps import Store
-from soko.api.problems import Problem, install_problem_handlers, problem_json
+from soko.api.problems import Problem, document_problems, install_problem_handlers, problem_json
 from soko.api.router import API_PREFIX, api_router
 from soko.ledger.service import expire_due
 from soko.settings import Settings, local_now
@@ -78,6 +80,16 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.store = Store(settings=settings, engine=engine)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = document_problems(spec, open_paths={f"{API_PREFIX}/health"})
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.pages = Pages(settings, static_version=soko.__version__)
 
     def render_problem(request: Request, problem: Problem) -> Response:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from soko.api.auth import Scope
 from soko.api.deps import StoreDep, requires
@@ -15,7 +15,7 @@ from soko.api.idempotency import Answer, run_once
 from soko.api.problems import PROBLEM_MEDIA_TYPE
 from soko.ledger import service
 from soko.ledger.rules import Mode
-from soko.settings import local_now
+from soko.settings import Settings, in_shop_zone, local_now
 
 router = APIRouter(tags=["stock"])
 
@@ -23,27 +23,41 @@ Code = Annotated[str, Field(min_length=1, max_length=64)]
 Key = Annotated[str, Field(min_length=1, max_length=150)]
 
 
-class MovementCreate(BaseModel):
+class _MovementBase(BaseModel):
     sku: Code
     location: Code
-    kind: Literal[
-        "receipt",
-        "sale",
-        "return",
-        "adjustment",
-        "transfer_out",
-        "transfer_in",
-        "count",
-        "write_off",
-    ]
+    idempotency_key: Key
+    reason: str | None = Field(default=None, max_length=300)
+
+
+class UnitsMoved(_MovementBase):
+    kind: Literal["receipt", "sale", "return", "transfer_out", "transfer_in", "write_off"]
+    quantity: int = Field(gt=0, le=1_000_000, description="Units moved.")
+
+
+class Adjustment(_MovementBase):
+    kind: Literal["adjustment"]
     quantity: int = Field(
         ge=-1_000_000,
         le=1_000_000,
-        description="Units moved (positive); a signed change for `adjustment`; the counted "
-        "units for `count`.",
+        json_schema_extra={"not": {"const": 0}},
+        description="The signed change of on hand; not 0.",
     )
-    idempotency_key: Key
-    reason: str | None = Field(default=None, max_length=300)
+
+    @field_validator("quantity")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("an adjustment of 0 units changes nothing")
+        return value
+
+
+class Count(_MovementBase):
+    kind: Literal["count"]
+    quantity: int = Field(ge=0, le=1_000_000, description="The units counted on hand.")
+
+
+MovementCreate = Annotated[UnitsMoved | Adjustment | Count, Field(discriminator="kind")]
 
 
 class MovementPublic(BaseModel):
@@ -117,15 +131,15 @@ class ReservationPublic(BaseModel):
     lines: list[ReservationLinePublic]
 
 
-def _reservation(view: service.ReservationView) -> dict[str, Any]:
+def _reservation(view: service.ReservationView, settings: Settings) -> dict[str, Any]:
     return ReservationPublic(
         id=view.id,
         sku=view.sku,
         channel=view.channel,
         quantity=view.quantity,
         status=view.status,
-        created_at=view.created_at,
-        expires_at=view.expires_at,
+        created_at=in_shop_zone(view.created_at, settings),
+        expires_at=in_shop_zone(view.expires_at, settings) if view.expires_at else None,
         lines=[ReservationLinePublic(location=a, quantity=b) for a, b in view.lines],
     ).model_dump(mode="json")
 
@@ -143,7 +157,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         403: "The token lacks the scope",
         404: "Unknown SKU, location, channel or reservation",
         409: "Not enough stock, or the reservation is closed or expired",
-        422: "Invalid request, or an idempotency key reused for another request",
+        422: "Invalid request (`validation_error`, `invalid_quantity`), or an idempotency key "
+        "reused for another request (`idempotency_key_reused`)",
     }.items()
 }
 
@@ -170,7 +185,14 @@ def post_movement(body: MovementCreate, store: StoreDep) -> JSONResponse:
             now=local_now(store.settings),
             reason=body.reason,
         )
-        page = MovementsPublic(movements=[MovementPublic(**m.__dict__) for m in made])
+        page = MovementsPublic(
+            movements=[
+                MovementPublic(
+                    **(m.__dict__ | {"occurred_at": in_shop_zone(m.occurred_at, store.settings)})
+                )
+                for m in made
+            ]
+        )
         return 201, page.model_dump(mode="json")
 
     return _respond(
@@ -220,7 +242,7 @@ def post_reservation(body: ReservationCreate, store: StoreDep) -> JSONResponse:
             ttl_seconds=ttl,
             location=body.location,
         )
-        return 201, _reservation(view)
+        return 201, _reservation(view, settings)
 
     return _respond(
         run_once(store.engine, f"reservations:{body.idempotency_key}", body.model_dump(), act)
@@ -233,7 +255,7 @@ def get_reservation(
 ) -> JSONResponse:
     with store.engine.connect() as conn:
         view = service.get_reservation(conn, reservation_id, local_now(store.settings))
-        return JSONResponse(_reservation(view))
+        return JSONResponse(_reservation(view, store.settings))
 
 
 def _act_on(store: StoreDep, reservation_id: str, action: str, key: str | None) -> JSONResponse:
@@ -245,7 +267,7 @@ def _act_on(store: StoreDep, reservation_id: str, action: str, key: str | None) 
             view = service.confirm(conn, reservation_id, now=now, actor="api")
         else:
             view = service.release(conn, reservation_id, now=now)
-        return 200, _reservation(view)
+        return 200, _reservation(view, settings)
 
     if key is None:
         with store.engine.begin() as conn:

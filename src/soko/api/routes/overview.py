@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from soko.api.deps import SessionDep, SettingsDep
 from soko.api.schemas import ChannelSalesPublic, OverviewPublic, SalesPublic, money
 from soko.insight.overview import MAX_WEEKS, Overview, build_overview
+from soko.settings import Settings, in_shop_zone
 
 router = APIRouter(tags=["overview"])
 
@@ -27,10 +28,12 @@ def overview(
     the store (not today), so imported history shows its most recent weeks.
     Revenue is net of line discounts, with returns subtracted.
     """
-    return overview_public(build_overview(session, currency=settings.currency, weeks=weeks))
+    return overview_public(
+        build_overview(session, currency=settings.currency, weeks=weeks), settings
+    )
 
 
-def overview_public(view: Overview) -> OverviewPublic:
+def overview_public(view: Overview, settings: Settings) -> OverviewPublic:
     """The API's form of the overview; money in the currency's exact form."""
     currency = view.currency
     return OverviewPublic(
@@ -40,7 +43,7 @@ def overview_public(view: Overview) -> OverviewPublic:
         stock_units=view.stock_units,
         stock_value=money(view.stock_value, currency),
         uncosted_units=view.uncosted_units,
-        last_order_at=view.last_order_at,
+        last_order_at=in_shop_zone(view.last_order_at, settings) if view.last_order_at else None,
         sales=SalesPublic(
             weeks=view.weeks,
             first_day=view.window.first_day if view.window else None,
