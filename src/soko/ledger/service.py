@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, func, literal, select, update
 
 from soko.errors import ErrorCode, SokoError
 from soko.ledger.rules import ChannelRule, Mode, Stock, active_rules, channel_availability
@@ -120,6 +120,19 @@ def _channel_id(conn: Connection, code: str) -> int:
     found = conn.execute(select(Channel.id).where(Channel.code == code)).scalar_one_or_none()
     if found is None:
         raise _fail(ErrorCode.unknown_channel, f"No channel {code!r} in the store.")
+    return int(found)
+
+
+def lock_sku_by_code(conn: Connection, code: str) -> int:
+    """Take one SKU's stock lock by its code and return its id, in one statement."""
+    found = conn.execute(
+        update(Sku)
+        .where(Sku.code == code)
+        .values(stock_version=Sku.stock_version + 1)
+        .returning(Sku.id)
+    ).scalar_one_or_none()
+    if found is None:
+        raise _fail(ErrorCode.unknown_sku, f"No SKU {code!r} in the store.")
     return int(found)
 
 
@@ -276,21 +289,30 @@ def default_locations(conn: Connection) -> dict[str, frozenset[str]]:
     A marketplace-run warehouse (FBA, RSL) feeds only its own channel; stores
     feed the store POS channel; warehouses and 3PLs feed every online channel.
     """
-    channels = conn.execute(select(Channel.code, Channel.kind, Channel.id)).all()
-    locations = conn.execute(select(Location.code, Location.kind, Location.channel_id)).all()
-    feeds: dict[str, frozenset[str]] = {}
-    for code, kind, cid in channels:
-        own = {loc for loc, lkind, lch in locations if lch == cid}
-        if kind == "store_pos":
-            general = {loc for loc, lkind, _ in locations if lkind == "store"}
-        else:
-            general = {
-                loc
-                for loc, lkind, lch in locations
-                if lkind in {"warehouse", "3pl"} and lch is None
-            }
-        feeds[code] = frozenset(own | general)
-    return feeds
+    pairs = conn.execute(  # every channel beside every location: two small tables, one trip
+        select(
+            Channel.code,
+            Channel.kind,
+            Channel.id,
+            Location.code,
+            Location.kind,
+            Location.channel_id,
+        ).join(Location, literal(True), isouter=True)
+    ).all()
+    feeds: dict[str, set[str]] = {}
+    for code, kind, cid, loc, lkind, lch in pairs:
+        fed = feeds.setdefault(code, set())
+        if loc is None:
+            continue
+        own = lch == cid
+        general = (
+            lkind == "store"
+            if kind == "store_pos"
+            else lkind in {"warehouse", "3pl"} and lch is None
+        )
+        if own or general:
+            fed.add(loc)
+    return {code: frozenset(locs) for code, locs in feeds.items()}
 
 
 def rules_for(conn: Connection, sku: str, at: dt.datetime) -> dict[str, ChannelRule]:
@@ -334,22 +356,26 @@ def rules_for(conn: Connection, sku: str, at: dt.datetime) -> dict[str, ChannelR
     return chosen
 
 
-def _stock(conn: Connection, sku: int) -> tuple[Stock, dict[str, int]]:
+def _stock(conn: Connection, sku: int, *, by_channel: bool = True) -> tuple[Stock, dict[str, int]]:
     rows = conn.execute(
         select(Location.code, Balance.on_hand, Balance.reserved, Location.id)
         .join(Location, Location.id == Balance.location_id)
         .where(Balance.sku_id == sku)
     ).all()
-    by_channel = conn.execute(
-        select(Channel.code, func.sum(Reservation.quantity))
-        .join(Channel, Channel.id == Reservation.channel_id)
-        .where(Reservation.sku_id == sku, Reservation.status == "held")
-        .group_by(Channel.code)
-    ).all()
+    held = (
+        conn.execute(
+            select(Channel.code, func.sum(Reservation.quantity))
+            .join(Channel, Channel.id == Reservation.channel_id)
+            .where(Reservation.sku_id == sku, Reservation.status == "held")
+            .group_by(Channel.code)
+        ).all()
+        if by_channel
+        else []
+    )
     stock = Stock(
         on_hand={code: int(on) for code, on, _, _ in rows},
         reserved={code: int(res) for code, _, res, _ in rows},
-        reserved_by_channel={code: int(q) for code, q in by_channel},
+        reserved_by_channel={code: int(q) for code, q in held},
     )
     return stock, {code: int(lid) for code, _, _, lid in rows}
 
@@ -478,17 +504,17 @@ def reserve(
     """
     if quantity <= 0:
         raise _fail(ErrorCode.invalid_quantity, "A reservation holds a positive number of units.")
-    the_sku = sku_id(conn, sku)
     the_channel = _channel_id(conn, channel)
     only = _location_id(conn, location) if location else None
-    lock_skus(conn, [the_sku])
+    the_sku = lock_sku_by_code(conn, sku)
     existing = conn.execute(
         select(Reservation.id).where(Reservation.idempotency_key == idempotency_key)
     ).scalar_one_or_none()
     if existing is not None:
         return _view(conn, existing), False
     _expire_due_for(conn, the_sku, now)
-    stock, location_ids = _stock(conn, the_sku)
+    # Shared mode ignores who holds the reservations; only allocated mode needs them.
+    stock, location_ids = _stock(conn, the_sku, by_channel=mode is Mode.allocated)
     rules = rules_for(conn, sku, now)
     if channel not in rules:
         raise _fail(ErrorCode.insufficient_stock, f"No location feeds channel {channel!r}.")
@@ -521,6 +547,7 @@ def reserve(
         )
     )
     left = quantity
+    lines: list[tuple[str, int]] = []
     for loc, units in sorted(free.items(), key=lambda kv: (-kv[1], kv[0])):  # fewest splits
         take = min(units, left)
         if take <= 0:
@@ -541,10 +568,12 @@ def reserve(
             .insert()
             .values(reservation_id=new_id, location_id=location_ids[loc], quantity=take)
         )
+        lines.append((loc, take))
         left -= take
         if left == 0:
             break
-    return _view(conn, new_id), True
+    view = ReservationView(new_id, sku, channel, quantity, "held", now, expires, sorted(lines))
+    return view, True
 
 
 def _locked_reservation(conn: Connection, reservation_id: str) -> Any:
