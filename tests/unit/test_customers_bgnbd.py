@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -14,30 +13,14 @@ from hypothesis import strategies as st
 
 from soko.customers import BgNbdFit, bgnbd_log_likelihood, customer_summary, fit_bgnbd
 from soko.customers.simulate import simulate_bgnbd
+from tests.unit.cdnow import CDNOW, read_cdnow
+from tests.unit.cdnow import CDNOW_BGNBD as CDNOW_FIT
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "refdata" / "cdnow" / "CDNOW_sample.txt"
 CALIBRATION_END = dt.date(1997, 9, 30)
 HOLDOUT_END = dt.date(1998, 6, 30)
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_LOG_LIKELIHOOD = -9582.4
 HOLDOUT_ACTUAL = 1882
-
-CDNOW_FIT = BgNbdFit(
-    r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=math.nan, n_customers=0, converged=True
-)
-"""The published parameters, for the properties that do not need a fit."""
-
-
-def read_cdnow(path: Path) -> pl.DataFrame:
-    """CDNOW_sample.txt: ``master_id sample_id YYYYMMDD cds dollars``, whitespace-separated."""
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
-    return pl.DataFrame(
-        {
-            "customer_id": [row[0] for row in rows],
-            "ordered_at": [dt.datetime.strptime(row[2], "%Y%m%d").date() for row in rows],
-            "revenue": [float(row[4]) for row in rows],
-        }
-    )
 
 
 @pytest.fixture(scope="module")

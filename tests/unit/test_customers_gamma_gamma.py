@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -13,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from soko.customers import (
-    BgNbdFit,
     GammaGammaFit,
     clv,
     customer_summary,
@@ -21,28 +19,13 @@ from soko.customers import (
     gamma_gamma_log_likelihood,
 )
 from soko.customers.simulate import simulate_mean_spend
+from tests.unit.cdnow import CDNOW, CDNOW_BGNBD, read_cdnow
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "refdata" / "cdnow" / "CDNOW_sample.txt"
 PUBLISHED = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 
 CDNOW_SPEND = GammaGammaFit(
     p=6.25, q=3.74, gamma=15.44, log_likelihood=math.nan, n_customers=0, converged=True
 )
-CDNOW_BGNBD = BgNbdFit(
-    r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=math.nan, n_customers=0, converged=True
-)
-
-
-def read_cdnow(path: Path) -> pl.DataFrame:
-    """CDNOW_sample.txt: ``master_id sample_id YYYYMMDD cds dollars``, whitespace-separated."""
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
-    return pl.DataFrame(
-        {
-            "customer_id": [row[0] for row in rows],
-            "ordered_at": [dt.datetime.strptime(row[2], "%Y%m%d").date() for row in rows],
-            "revenue": [float(row[4]) for row in rows],
-        }
-    )
 
 
 @pytest.fixture(scope="module")
