@@ -102,25 +102,22 @@ def _fail(code: ErrorCode, message: str) -> SokoError:
     return SokoError(code, message)
 
 
+def _id_of(conn: Connection, model: type[Sku | Location | Channel], code: str) -> int:
+    """The id of the record with ``code``, or the typed error that names it."""
+    found = conn.execute(select(model.id).where(model.code == code)).scalar_one_or_none()
+    if found is None:
+        code_of = {
+            Sku: ErrorCode.unknown_sku,
+            Location: ErrorCode.unknown_location,
+            Channel: ErrorCode.unknown_channel,
+        }[model]
+        noun = {Sku: "SKU", Location: "location", Channel: "channel"}[model]
+        raise _fail(code_of, f"No {noun} {code!r} in the store.")
+    return int(found)
+
+
 def sku_id(conn: Connection, code: str) -> int:
-    found = conn.execute(select(Sku.id).where(Sku.code == code)).scalar_one_or_none()
-    if found is None:
-        raise _fail(ErrorCode.unknown_sku, f"No SKU {code!r} in the store.")
-    return int(found)
-
-
-def _location_id(conn: Connection, code: str) -> int:
-    found = conn.execute(select(Location.id).where(Location.code == code)).scalar_one_or_none()
-    if found is None:
-        raise _fail(ErrorCode.unknown_location, f"No location {code!r} in the store.")
-    return int(found)
-
-
-def _channel_id(conn: Connection, code: str) -> int:
-    found = conn.execute(select(Channel.id).where(Channel.code == code)).scalar_one_or_none()
-    if found is None:
-        raise _fail(ErrorCode.unknown_channel, f"No channel {code!r} in the store.")
-    return int(found)
+    return _id_of(conn, Sku, code)
 
 
 def lock_sku_by_code(conn: Connection, code: str) -> int:
@@ -215,7 +212,7 @@ def record_movement(
     if kind not in {"adjustment", "count"} and quantity <= 0:
         raise _fail(ErrorCode.invalid_quantity, f"A {kind} moves a positive number of units.")
     the_sku = sku_id(conn, sku)
-    loc = _location_id(conn, location)
+    loc = _id_of(conn, Location, location)
     parts = _components(conn, the_sku) or [(the_sku, 1)]
     lock_skus(conn, [p for p, _ in parts])
     done = [
@@ -504,8 +501,8 @@ def reserve(
     """
     if quantity <= 0:
         raise _fail(ErrorCode.invalid_quantity, "A reservation holds a positive number of units.")
-    the_channel = _channel_id(conn, channel)
-    only = _location_id(conn, location) if location else None
+    the_channel = _id_of(conn, Channel, channel)
+    only = _id_of(conn, Location, location) if location else None
     the_sku = lock_sku_by_code(conn, sku)
     existing = conn.execute(
         select(Reservation.id).where(Reservation.idempotency_key == idempotency_key)
