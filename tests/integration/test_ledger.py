@@ -231,3 +231,47 @@ def test_threads_racing_for_ten_units_reserve_exactly_ten(shop: Engine) -> None:
     assert set(lost) == {ErrorCode.insufficient_stock}
     with shop.connect() as conn:
         assert service.verify(conn) == []
+
+
+def test_in_allocated_mode_a_channel_cannot_take_units_allocated_to_a_higher_priority_one(
+    shop: Engine,
+) -> None:
+    with shop.begin() as conn:
+        ids = dict(conn.execute(select(Channel.code, Channel.id)).all())
+        conn.execute(
+            table_of(ChannelRuleRow).insert(),
+            [
+                {"channel_id": ids["web"], "location_codes": ["wh1"], "cap": 6, "priority": 1},
+                {"channel_id": ids["rakuten"], "location_codes": ["wh1"], "cap": None, "priority": 2},
+            ],
+        )
+    with shop.connect() as conn:
+        assert service.availability(conn, "TS-BLK-M", mode=Mode.allocated, now=NOW) == {
+            "web": 6,
+            "rakuten": 4,
+        }
+    with shop.begin() as conn:
+        service.reserve(
+            conn,
+            sku="TS-BLK-M",
+            channel="rakuten",
+            quantity=4,
+            idempotency_key="r4",
+            now=NOW,
+            mode=Mode.allocated,
+            ttl_seconds=None,
+        )
+    with pytest.raises(SokoError) as failed, shop.begin() as conn:
+        service.reserve(
+            conn,
+            sku="TS-BLK-M",
+            channel="rakuten",
+            quantity=1,
+            idempotency_key="r5",
+            now=NOW,
+            mode=Mode.allocated,
+            ttl_seconds=None,
+        )
+    assert failed.value.code == ErrorCode.insufficient_stock
+    with shop.connect() as conn:
+        assert service.availability(conn, "TS-BLK-M", mode=Mode.allocated, now=NOW)["web"] == 6
