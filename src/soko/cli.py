@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from soko.cli_customers import customers_app
 from soko.errors import ErrorCode, SokoError
 from soko.settings import Settings
 
@@ -117,6 +118,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The stock ledger.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(customers_app, name="customers", help="Customer value: fit, report, export.")
 
 
 class ScopeName(StrEnum):

@@ -19,6 +19,7 @@ the caller's time unit.
 from soko.customers.bgnbd import BgNbdFit, bgnbd_log_likelihood, fit_bgnbd
 from soko.customers.clv import clv
 from soko.customers.cohorts import cohort_retention
+from soko.customers.exposure import ShortageCost, shortage_cost
 from soko.customers.gamma_gamma import GammaGammaFit, fit_gamma_gamma, gamma_gamma_log_likelihood
 from soko.customers.rfm import SEGMENT_RULES, SEGMENTS, rfm_scores, segment_counts, segment_of
 from soko.customers.summary import customer_summary, merge_same_day, purchase_metrics
@@ -28,6 +29,7 @@ __all__ = [
     "SEGMENT_RULES",
     "BgNbdFit",
     "GammaGammaFit",
+    "ShortageCost",
     "bgnbd_log_likelihood",
     "clv",
     "cohort_retention",
@@ -40,4 +42,5 @@ __all__ = [
     "rfm_scores",
     "segment_counts",
     "segment_of",
+    "shortage_cost",
 ]

@@ -1,0 +1,491 @@
+"""Customer value over the store: the shell around :mod:`soko.customers`.
+
+Reads orders, order lines, SKUs and restock notices with SQLAlchemy into Polars
+frames (:func:`load_customer_data`), then answers one question per function by
+calling the pure core: the fitted models and each customer's CLV
+(:func:`fit_customer_models`, :func:`customer_values`), each SKU's LTV exposure
+(:func:`sku_exposure`), the shortage cost the replenishment policy reads
+(:func:`shortage_costs`), and the segment export for a CRM
+(:func:`segment_export`).
+
+Conventions: a transaction is an order with a customer and at least one sale
+line, same-day orders merged (FHL 2005); revenue is Σ quantity × unit price −
+discount of its sale lines, tax included as the shop sells; times are in days
+and the data end at the day of the last order (never "today", so a store loaded
+from an export or the demo reads the same every day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine, select
+
+from soko.customers import (
+    BgNbdFit,
+    GammaGammaFit,
+    clv,
+    customer_summary,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    merge_same_day,
+    purchase_metrics,
+    rfm_scores,
+    segment_counts,
+)
+from soko.customers.exposure import (
+    LapseEstimate,
+    ShortageCost,
+    gateway_scores,
+    lapse_by_sku,
+    lapse_estimate,
+    lapse_events,
+    matched_expectation,
+    meetings_from_notices,
+    meetings_from_purchases,
+    residual_clv_by_sku,
+    shortage_cost,
+    stockout_days_from_notices,
+)
+from soko.store.tables import Channel, Customer, Order, OrderLine, Product, RestockNotice, Sku
+
+DAY = dt.timedelta(days=1)
+HORIZON_DAYS = 365.0
+PERIOD_DAYS = 365.0 / 12.0
+MONTHLY_DISCOUNT = 0.01
+"""CLV over a year, discounted monthly at 1 % (≈ 12.7 % a year)."""
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """The store's rows that customer value reads, as frames."""
+
+    lines: pl.DataFrame
+    """Sale lines of orders with a customer: ``order_id``, ``customer_id``, ``channel``,
+    ``ordered_at``, ``date``, ``sku``, ``product_code``, ``category``, ``quantity``, ``revenue``."""
+    skus: pl.DataFrame
+    """``sku``, ``product_code``, ``category``, ``price``, ``unit_cost``, ``tax_rate``,
+    ``price_includes_tax``, ``unit_margin`` (price net of tax − cost; null without a cost)."""
+    notices: pl.DataFrame
+    """``customer_id``, ``sku``, ``channel``, ``signed_up_at``, ``notified_at``."""
+    as_of: dt.date
+
+
+def load_customer_data(engine: Engine) -> CustomerData:
+    """Read what customer value needs in three queries; a ``ValueError`` if there are no orders."""
+    line_query = (
+        select(
+            Order.id.label("order_id"),
+            Customer.code.label("customer_id"),
+            Channel.code.label("channel"),
+            Order.ordered_at,
+            Sku.code.label("sku"),
+            Product.code.label("product_code"),
+            Product.category,
+            OrderLine.quantity,
+            OrderLine.unit_price,
+            OrderLine.discount,
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .join(Channel, Channel.id == Order.channel_id)
+        .join(Sku, Sku.id == OrderLine.sku_id)
+        .join(Product, Product.id == Sku.product_id)
+        .where(OrderLine.kind == "sale")
+    )
+    sku_query = select(
+        Sku.code.label("sku"),
+        Product.code.label("product_code"),
+        Product.category,
+        Sku.price,
+        Sku.unit_cost,
+        Sku.tax_rate,
+        Sku.price_includes_tax,
+    ).join(Product, Product.id == Sku.product_id)
+    notice_query = (
+        select(
+            Customer.code.label("customer_id"),
+            Sku.code.label("sku"),
+            Channel.code.label("channel"),
+            RestockNotice.signed_up_at,
+            RestockNotice.notified_at,
+        )
+        .join(Customer, Customer.id == RestockNotice.customer_id)
+        .join(Sku, Sku.id == RestockNotice.sku_id)
+        .outerjoin(Channel, Channel.id == RestockNotice.channel_id)
+    )
+    with engine.connect() as conn:
+        line_rows = conn.execute(line_query).all()
+        sku_rows = conn.execute(sku_query).all()
+        notice_rows = conn.execute(notice_query).all()
+    if not line_rows:
+        raise ValueError("the store holds no orders with a customer: import orders first")
+    raw = pl.DataFrame(
+        [tuple(r) for r in line_rows],
+        schema={
+            "order_id": pl.Int64,
+            "customer_id": pl.String,
+            "channel": pl.String,
+            "ordered_at": pl.Datetime("us"),
+            "sku": pl.String,
+            "product_code": pl.String,
+            "category": pl.String,
+            "quantity": pl.Int64,
+            "unit_price": pl.Float64,
+            "discount": pl.Float64,
+        },
+        orient="row",
+    )
+    lines = raw.with_columns(
+        pl.col("ordered_at").cast(pl.Date).alias("date"),
+        (pl.col("quantity") * pl.col("unit_price") - pl.col("discount")).alias("revenue"),
+    ).drop("unit_price", "discount")
+    skus = pl.DataFrame(
+        [tuple(r) for r in sku_rows],
+        schema={
+            "sku": pl.String,
+            "product_code": pl.String,
+            "category": pl.String,
+            "price": pl.Float64,
+            "unit_cost": pl.Float64,
+            "tax_rate": pl.Int64,
+            "price_includes_tax": pl.Boolean,
+        },
+        orient="row",
+    ).with_columns(
+        pl.col("category").fill_null("(none)"),
+        (
+            pl.when(pl.col("price_includes_tax"))
+            .then(pl.col("price") / (1.0 + pl.col("tax_rate").fill_null(0) / 100.0))
+            .otherwise(pl.col("price"))
+            - pl.col("unit_cost")
+        ).alias("unit_margin"),
+    )
+    notices = pl.DataFrame(
+        [tuple(r) for r in notice_rows],
+        schema={
+            "customer_id": pl.String,
+            "sku": pl.String,
+            "channel": pl.String,
+            "signed_up_at": pl.Datetime("us"),
+            "notified_at": pl.Datetime("us"),
+        },
+        orient="row",
+    )
+    as_of = lines["date"].max()
+    assert isinstance(as_of, dt.date)
+    return CustomerData(
+        lines=lines.with_columns(pl.col("category").fill_null("(none)")),
+        skus=skus,
+        notices=notices,
+        as_of=as_of,
+    )
+
+
+def transactions(data: CustomerData) -> pl.DataFrame:
+    """One row per order: ``customer_id``, ``ordered_at``, ``revenue``, ``channel``,
+    ``first_product`` (the frame :mod:`soko.customers.summary` reads)."""
+    return (
+        data.lines.sort("order_id", "sku")
+        .group_by("order_id", maintain_order=True)
+        .agg(
+            pl.col("customer_id").first(),
+            pl.col("ordered_at").first(),
+            pl.col("revenue").sum(),
+            pl.col("channel").first(),
+            pl.col("product_code").first().alias("first_product"),
+        )
+        .drop("order_id")
+        .sort("customer_id", "ordered_at")
+    )
+
+
+def margin_share(data: CustomerData) -> float:
+    """Gross margin ÷ revenue net of tax over the sold lines at list price; 0.3 without costs."""
+    priced = data.lines.join(
+        data.skus.select("sku", "price", "unit_cost", "tax_rate", "price_includes_tax"), on="sku"
+    ).filter(pl.col("unit_cost").is_not_null() & (pl.col("price") > 0))
+    if priced.is_empty():
+        return 0.3
+    net = (
+        pl.when(pl.col("price_includes_tax"))
+        .then(pl.col("price") / (1.0 + pl.col("tax_rate").fill_null(0) / 100.0))
+        .otherwise(pl.col("price"))
+    )
+    sums = priced.select(
+        (pl.col("quantity") * (net - pl.col("unit_cost"))).sum().alias("margin"),
+        (pl.col("quantity") * net).sum().alias("revenue"),
+    )
+    share = float(sums["margin"][0]) / float(sums["revenue"][0])
+    return float(np.clip(share, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class CustomerModels:
+    """BG/NBD and Gamma-Gamma fitted on the store, in days, with the data they describe."""
+
+    bgnbd: BgNbdFit
+    gamma_gamma: GammaGammaFit
+    summary: pl.DataFrame
+    """Per customer: ``customer_id``, ``first_purchase``, ``x``, ``t_x``, ``T`` (days),
+    ``mean_spend``."""
+    as_of: dt.date
+    margin: float
+
+
+def fit_customer_models(
+    data: CustomerData, *, step: Callable[[str], None] | None = None
+) -> CustomerModels:
+    """Fit BG/NBD (on every customer) and Gamma-Gamma (on customers with a repeat purchase).
+
+    ``step`` is called with a label before each stage, for a progress display.
+    """
+    report = step or (lambda _label: None)
+    report("summarising customers")
+    summary = customer_summary(transactions(data), calibration_end=data.as_of, time_unit=DAY)
+    report("fitting BG/NBD")
+    bgnbd = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+    report("fitting Gamma-Gamma")
+    repeat = summary.filter(pl.col("x") > 0)
+    gg = fit_gamma_gamma(repeat["x"], repeat["mean_spend"])
+    return CustomerModels(bgnbd, gg, summary, data.as_of, margin_share(data))
+
+
+def customer_values(models: CustomerModels) -> pl.DataFrame:
+    """Per customer: ``p_alive``, ``clv`` (residual, discounted, margin) and ``value_if_alive``.
+
+    ``value_if_alive`` is the expected spend over the next year *if the customer
+    is alive*: E[Y(365) | …] ÷ P(alive) × E[Z | x, m_x], the data-side estimate
+    of the generator's ``expected_spend_365d``; it ranks customers by what they
+    are worth rather than by whether they happened to buy lately, which is what
+    "top-quintile customer" means for the gateway score.
+    """
+    s = models.summary
+    x = s["x"].to_numpy().astype(np.float64)
+    t_x = s["t_x"].to_numpy()
+    big_t = s["T"].to_numpy()
+    spend = s["mean_spend"].fill_null(0.0).to_numpy()
+    p_alive = models.bgnbd.p_alive(x, t_x, big_t)
+    future = models.bgnbd.expected_transactions(HORIZON_DAYS, x, t_x, big_t)
+    per_tx = models.gamma_gamma.expected_spend(x, np.where(x > 0, spend, 0.0))
+    value = clv(
+        models.bgnbd,
+        models.gamma_gamma,
+        x,
+        t_x,
+        big_t,
+        spend,
+        horizon=HORIZON_DAYS,
+        margin=models.margin,
+        discount_rate=MONTHLY_DISCOUNT,
+        period=PERIOD_DAYS,
+    )
+    return s.select("customer_id").with_columns(
+        pl.Series("p_alive", p_alive),
+        pl.Series("clv", value),
+        pl.Series("value_if_alive", future / np.maximum(p_alive, 1e-12) * per_tx),
+    )
+
+
+def first_order_lines(data: CustomerData) -> pl.DataFrame:
+    """``customer_id``, ``sku`` of the lines of each customer's first order (day)."""
+    first_day = data.lines.group_by("customer_id").agg(pl.col("ordered_at").min().alias("first"))
+    return (
+        data.lines.join(first_day, on="customer_id")
+        .filter(pl.col("ordered_at") == pl.col("first"))
+        .select("customer_id", "sku")
+        .unique()
+    )
+
+
+@dataclass(frozen=True)
+class LapseAnalysis:
+    """Lapse estimates by proxy: overall and per SKU (shrunk toward the category)."""
+
+    overall: dict[str, LapseEstimate]
+    by_sku: dict[str, pl.DataFrame]
+    stockout_days: pl.DataFrame
+
+
+def lapse_analysis(data: CustomerData) -> LapseAnalysis:
+    """P(lapse | stockout met) by each proxy (see :mod:`soko.customers.exposure`)."""
+    days_out = stockout_days_from_notices(data.notices, end=data.as_of)
+    purchase_days = data.lines.select("customer_id", "date").unique()
+    meetings = {
+        "restock_notice": meetings_from_notices(data.notices),
+        "bought_during_stockout": meetings_from_purchases(data.lines, days_out, data.skus),
+    }
+    overall: dict[str, LapseEstimate] = {}
+    by_sku: dict[str, pl.DataFrame] = {}
+    for proxy, met in meetings.items():
+        matched = matched_expectation(lapse_events(purchase_days, met, end=data.as_of))
+        overall[proxy] = lapse_estimate(matched, proxy=proxy)
+        by_sku[proxy] = lapse_by_sku(matched, data.skus, proxy=proxy)
+    return LapseAnalysis(overall, by_sku, days_out)
+
+
+def sku_exposure(
+    data: CustomerData, models: CustomerModels, lapse: LapseAnalysis | None = None
+) -> pl.DataFrame:
+    """One row per SKU: its customers' residual CLV, gateway score and P(lapse | stockout).
+
+    Gateway: ``first_buyers`` and ``top_buyers`` count the SKU's own first-order
+    buyers; ``gateway_lift``, ``gateway_p_value`` and ``gateway`` are its
+    product's, since a style, not one of its sizes, is what opens a relationship
+    and a single SKU rarely has the first buyers to show it (the flag is the
+    Benjamini–Hochberg screen of :func:`soko.customers.exposure.gateway_scores`).
+
+    The lapse columns come from the ``restock_notice`` proxy where the SKU has
+    notices, otherwise from ``bought_during_stockout`` where it has meetings,
+    otherwise the notice proxy's category value; ``proxy`` names which.
+    """
+    values = customer_values(models)
+    lapse = lapse or lapse_analysis(data)
+    residual = residual_clv_by_sku(data.lines.select("customer_id", "sku"), values)
+    value = values.select("customer_id", pl.col("value_if_alive").alias("value"))
+    firsts = first_order_lines(data).join(data.skus.select("sku", "product_code"), on="sku")
+    by_sku = gateway_scores(firsts, value).select("sku", "first_buyers", "top_buyers")
+    by_product = gateway_scores(firsts, value, key="product_code").select(
+        "product_code",
+        pl.col("top_share").alias("product_top_share"),
+        pl.col("lift").alias("gateway_lift"),
+        pl.col("p_value").alias("gateway_p_value"),
+        "gateway",
+    )
+    units = data.lines.group_by("sku").agg(
+        (pl.col("quantity").sum() / pl.col("order_id").n_unique()).alias("units_per_order")
+    )
+    notice = lapse.by_sku["restock_notice"]
+    bought = lapse.by_sku["bought_during_stockout"].select(
+        "sku",
+        pl.col("treated").alias("b_treated"),
+        pl.col("p_lapse").alias("b_p"),
+        pl.col("p_lapse_low").alias("b_low"),
+        pl.col("p_lapse_high").alias("b_high"),
+    )
+    use_bought = (pl.col("treated") == 0) & (pl.col("b_treated") > 0)
+    lapse_cols = notice.join(bought, on="sku", how="left").select(
+        "sku",
+        pl.when(use_bought).then("b_p").otherwise("p_lapse").alias("p_lapse"),
+        pl.when(use_bought).then("b_low").otherwise("p_lapse_low").alias("p_lapse_low"),
+        pl.when(use_bought).then("b_high").otherwise("p_lapse_high").alias("p_lapse_high"),
+        pl.when(use_bought)
+        .then(pl.col("b_treated"))
+        .otherwise(pl.col("treated"))
+        .alias("met_stockout"),
+        pl.when(use_bought)
+        .then(pl.lit("bought_during_stockout"))
+        .when(pl.col("treated") > 0)
+        .then(pl.lit("restock_notice"))
+        .otherwise(pl.lit("restock_notice (category prior)"))
+        .alias("proxy"),
+    )
+    return (
+        data.skus.select("sku", "product_code", "category", "unit_margin")
+        .join(residual, on="sku", how="left")
+        .join(by_sku, on="sku", how="left")
+        .join(by_product, on="product_code", how="left")
+        .join(units, on="sku", how="left")
+        .join(lapse_cols, on="sku", how="left")
+        .with_columns(
+            pl.col("customers").fill_null(0),
+            pl.col("residual_clv_mean").fill_null(0.0),
+            pl.col("residual_clv_total").fill_null(0.0),
+            pl.col("first_buyers").fill_null(0),
+            pl.col("top_buyers").fill_null(0),
+            pl.col("gateway").fill_null(False),
+            pl.col("units_per_order").fill_null(1.0),
+        )
+        .with_columns(
+            (pl.col("p_lapse") * pl.col("residual_clv_total")).alias("ltv_at_stake"),
+        )
+        .sort("sku")
+    )
+
+
+def shortage_costs(
+    engine: Engine,
+    *,
+    data: CustomerData | None = None,
+    models: CustomerModels | None = None,
+) -> dict[str, ShortageCost]:
+    """SKU → shortage cost per unit short, with its parts (DESIGN.md formula).
+
+    residual CLV is the mean over the SKU's customers (a shortage meets one
+    customer); a SKU without a cost gets a unit margin of 0 and says so by
+    nothing else, since its LTV part still stands.
+    """
+    data = data or load_customer_data(engine)
+    models = models or fit_customer_models(data)
+    exposure = sku_exposure(data, models)
+    costs: dict[str, ShortageCost] = {}
+    for row in exposure.iter_rows(named=True):
+        costs[row["sku"]] = shortage_cost(
+            row["sku"],
+            unit_margin=float(row["unit_margin"] or 0.0),
+            p_lapse=float(row["p_lapse"]),
+            residual_clv=float(row["residual_clv_mean"]),
+            units_per_order=max(1.0, float(row["units_per_order"])),
+            proxy=str(row["proxy"]),
+        )
+    return costs
+
+
+@dataclass(frozen=True)
+class CustomerReport:
+    """What ``soko customers report`` prints."""
+
+    segments: pl.DataFrame
+    metrics: pl.DataFrame
+    top_skus: pl.DataFrame
+    lapse: dict[str, LapseEstimate]
+
+
+def customer_report(data: CustomerData, models: CustomerModels, *, top: int = 10) -> CustomerReport:
+    """Segments, repeat rate / AOV / frequency, and the SKUs with the most LTV at stake."""
+    tx = transactions(data)
+    scores = rfm_scores(merge_same_day(tx), as_of=data.as_of)
+    lapse = lapse_analysis(data)
+    exposure = sku_exposure(data, models, lapse)
+    top_skus = exposure.sort("ltv_at_stake", descending=True, nulls_last=True).head(top)
+    return CustomerReport(
+        segments=segment_counts(scores),
+        metrics=purchase_metrics(merge_same_day(tx)),
+        top_skus=top_skus,
+        lapse=lapse.overall,
+    )
+
+
+def segment_export(data: CustomerData, models: CustomerModels) -> pl.DataFrame:
+    """Per customer: ``customer_id``, ``segment``, ``r_score``, ``f_score``, ``m_score``,
+    ``clv`` (rounded to whole currency units), ``p_alive`` and ``waiting_for``: the SKUs of
+    their open restock notices (never notified), space-separated, empty when none."""
+    scores = rfm_scores(merge_same_day(transactions(data)), as_of=data.as_of)
+    values = customer_values(models)
+    waiting = (
+        data.notices.filter(pl.col("notified_at").is_null())
+        .group_by("customer_id")
+        .agg(pl.col("sku").unique().sort().str.join(" ").alias("waiting_for"))
+    )
+    return (
+        scores.select(
+            "customer_id", pl.col("segment").cast(pl.String), "r_score", "f_score", "m_score"
+        )
+        .join(values, on="customer_id", how="left")
+        .join(waiting, on="customer_id", how="left")
+        .select(
+            "customer_id",
+            "segment",
+            "r_score",
+            "f_score",
+            "m_score",
+            pl.col("clv").round(0).cast(pl.Int64),
+            pl.col("p_alive").round(4),
+            "waiting_for",
+        )
+        .sort("customer_id")
+    )
