@@ -127,8 +127,9 @@ def report(
     out.print(lapse)
 
     skus = Table(title=f"Top {top} SKUs by LTV at stake (P(lapse) × residual CLV of buyers)")
-    for column in ("SKU", "customers", "residual CLV", "P(lapse)", "proxy", "LTV at stake"):
-        skus.add_column(column)
+    skus.add_column("SKU", no_wrap=True)  # a code cut short is a code a planner cannot use
+    for column in ("customers", "residual CLV", "P(lapse)", "proxy", "LTV at stake"):
+        skus.add_column(column, justify="right" if column != "proxy" else "left")
     skus.add_column("gateway")
     for row in result.top_skus.iter_rows(named=True):
         skus.add_row(
