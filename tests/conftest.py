@@ -8,10 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 
 from soko.settings import Settings
 from soko.store.db import make_engine, migrate
+
+# Two shared cores make timings noisy: properties are judged on their outcome, never on time.
+hypothesis_settings.register_profile(
+    "soko", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("soko")
 
 POSTGRES_URL = os.environ.get(
     "SOKO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
