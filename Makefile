@@ -23,6 +23,7 @@ demo: env
 	$(BIN)/soko demo --host 127.0.0.1 --port 8000
 
 test: env
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: env

@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 
 from soko.cli_customers import customers_app
+from soko.cli_policy import policy_app
 from soko.errors import ErrorCode, SokoError
 from soko.settings import Settings
+from soko.web.users_cli import users_app
 
 app = typer.Typer(
     name="soko",
@@ -119,6 +121,8 @@ ledger_app = typer.Typer(help="The stock ledger.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(customers_app, name="customers", help="Customer value: fit, report, export.")
+app.add_typer(policy_app, name="policy", help="Inventory policies: the textbook calculator.")
+app.add_typer(users_app, name="user", help="Web users and their roles.")
 
 
 class ScopeName(StrEnum):

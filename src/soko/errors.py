@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     # authentication
     unauthorized = "unauthorized"
     forbidden = "forbidden"
+    csrf_token_invalid = "csrf_token_invalid"
 
 
 class SokoError(Exception):

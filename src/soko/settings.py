@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         "allocated: the pool is split between channels in priority order.",
     )
     reservation_ttl_seconds: int = Field(default=900, ge=1, description="Cart hold lifetime.")
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs web session cookies; unset, a random key per process signs "
+        "everyone out on restart. Set it in production.",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -242,7 +242,12 @@ def test_in_allocated_mode_a_channel_cannot_take_units_allocated_to_a_higher_pri
             table_of(ChannelRuleRow).insert(),
             [
                 {"channel_id": ids["web"], "location_codes": ["wh1"], "cap": 6, "priority": 1},
-                {"channel_id": ids["rakuten"], "location_codes": ["wh1"], "cap": None, "priority": 2},
+                {
+                    "channel_id": ids["rakuten"],
+                    "location_codes": ["wh1"],
+                    "cap": None,
+                    "priority": 2,
+                },
             ],
         )
     with shop.connect() as conn:

@@ -36,6 +36,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.internal_error: 500,
     ErrorCode.unauthorized: 401,
     ErrorCode.forbidden: 403,
+    ErrorCode.csrf_token_invalid: 403,
     ErrorCode.unknown_sku: 404,
     ErrorCode.unknown_location: 404,
     ErrorCode.unknown_channel: 404,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from soko.api.deps import authorize
-from soko.api.routes import catalogue, health, ledger, overview
+from soko.api.routes import catalogue, health, kpis, ledger, overview
 
 API_PREFIX = "/api/v1"
 
 # Resources behind ``authorize``; health stays open for probes.
 protected = APIRouter(dependencies=[Depends(authorize)])
 protected.include_router(overview.router)
+protected.include_router(kpis.router)
 protected.include_router(catalogue.router)
 protected.include_router(ledger.router)
 

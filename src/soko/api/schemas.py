@@ -112,3 +112,20 @@ class ChannelPublic(BaseModel):
 class ChannelsPublic(BaseModel):
     items: list[ChannelPublic]
     next_cursor: str | None
+
+
+class KpisPublic(BaseModel):
+    """The overview page's headline figures, the same numbers the page shows."""
+
+    currency: str
+    sku_count: int
+    product_count: int
+    stock_units: int = Field(description="Units on hand over all locations.")
+    stock_value: Money = Field(description="Σ on_hand × unit_cost over SKUs with a unit cost.")
+    uncosted_units: int = Field(description="Units on hand of SKUs without a unit cost.")
+    weeks: int = Field(description="Length of the sales window in weeks.")
+    first_day: dt.date | None = Field(description="First day of the window; null with no orders.")
+    last_day: dt.date | None = Field(description="Day of the last order in the store.")
+    revenue: Money = Field(description="Net revenue in the window, returns subtracted.")
+    order_count: int = Field(description="Orders in the window.")
+    units: int = Field(description="Units sold minus units returned in the window.")

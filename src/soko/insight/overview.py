@@ -19,6 +19,7 @@ from soko.store import queries
 from soko.store.queries import ChannelSales
 
 MAX_WEEKS = 104
+DEFAULT_WEEKS = 4  # the overview page's window, and /api/v1/kpis's
 
 
 @dataclass(frozen=True)

@@ -410,3 +410,14 @@ class ImportRun(Base):
 def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class, typed as a ``Table`` for set-based statements."""
     return cast(Table, model.__table__)
+
+
+class User(Base):
+    """A person who signs in to the web app; the role decides what they may do."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -12,9 +12,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
 
 import soko
 from soko.api.deps import Store
@@ -24,8 +25,18 @@ from soko.ledger.service import expire_due
 from soko.settings import Settings, local_now
 from soko.store.db import make_engine
 from soko.web import pages
+from soko.web.auth import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    SESSION_IDLE_SECONDS,
+    SignInRequired,
+    csrf_token,
+    login_url,
+    user_for_error_page,
+)
 from soko.web.i18n import choose_locale
 from soko.web.render import PLOTLY_URL, Pages
+from soko.web.users import secret_key
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -99,10 +110,31 @@ def create_app(settings: Settings) -> FastAPI:
         if not wants_html or path.startswith((API_PREFIX, "/static", "/docs")):
             return problem_json(request, problem)
         locale, _ = choose_locale(request, settings.default_locale)
-        html = app.state.pages.render(locale, "error.html", problem=problem, page="error")
+        user = user_for_error_page(request, app.state.store)
+        html = app.state.pages.render(
+            locale,
+            "error.html",
+            problem=problem,
+            page="error",
+            user=user,
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf_token(request) if user is not None else "",
+        )
         return HTMLResponse(html, status_code=problem.status)
 
+    async def to_sign_in(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInRequired)
+        return RedirectResponse(login_url(exc.next_path), status_code=303)
+
     install_problem_handlers(app, render_problem)
+    app.add_exception_handler(SignInRequired, to_sign_in)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_IDLE_SECONDS,
+        same_site="lax",
+    )
     app.include_router(api_router)
     app.include_router(pages.router)
 

@@ -1,18 +1,49 @@
-"""Server-rendered pages; like API routes they parse, call a service and render."""
+"""Server-rendered pages; like API routes they parse, call a service and render.
+
+Every page but sign-in needs a signed-in user (``UserDep``); while the store
+has no users at all, that is the demo admin, so ``make demo`` opens straight
+into the overview.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from soko.api.deps import SessionDep, SettingsDep
-from soko.insight.overview import Overview, build_overview
-from soko.web.i18n import LANG_COOKIE, LANG_COOKIE_MAX_AGE, choose_locale
+from soko.api.auth import Scope
+from soko.api.deps import SessionDep, SettingsDep, StoreDep
+from soko.insight.overview import DEFAULT_WEEKS, Overview, build_overview
+from soko.web.auth import (
+    CSRF_FIELD,
+    CsrfDep,
+    UserDep,
+    csrf_token,
+    page_requires,
+    safe_next,
+    sign_in,
+    sign_out,
+    signed_in_user,
+)
+from soko.web.i18n import LANG_COOKIE, LANG_COOKIE_MAX_AGE, LOCALES, choose_locale
 from soko.web.render import Pages
+from soko.web.users import WebUser, authenticate, list_users
 
-OVERVIEW_WEEKS = 4
+OVERVIEW_WEEKS = DEFAULT_WEEKS
+
+# Pages of the shell that later issues fill; each shows what it will do meanwhile.
+COMING_PAGES = {
+    "stock": "/stock",
+    "orders": "/orders",
+    "scenarios": "/scenarios",
+    "health": "/inventory-health",
+    "customers": "/customers",
+    "campaigns": "/campaigns",
+    "channels": "/channels",
+    "stores": "/stores",
+}
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,22 +58,59 @@ def get_pages(request: Request) -> Pages:
 PagesDep = Annotated[Pages, Depends(get_pages)]
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview_page(
-    request: Request, session: SessionDep, settings: SettingsDep, pages: PagesDep
-) -> Response:
-    """The overview: catalogue, stock and the last four weeks of sales by channel."""
-    locale, remember = choose_locale(request, settings.default_locale)
-    view = build_overview(session, currency=settings.currency, weeks=OVERVIEW_WEEKS)
+def render_page(
+    request: Request,
+    pages: Pages,
+    default_locale: str,
+    template: str,
+    *,
+    user: WebUser | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """``template`` in the request's language with the shell's context; remembers the language."""
+    locale, remember = choose_locale(request, default_locale)
     html = pages.render(
-        locale, "overview.html", view=view, chart=chart_data(view, pages, locale), page="overview"
+        locale,
+        template,
+        user=user,
+        csrf_field=CSRF_FIELD,
+        csrf_token=csrf_token(request),
+        coming_pages=COMING_PAGES,
+        lang_links=lang_links(request),
+        **context,
     )
-    response = HTMLResponse(html)
+    response = HTMLResponse(html, status_code=status_code)
     if remember:
         response.set_cookie(
             LANG_COOKIE, locale, max_age=LANG_COOKIE_MAX_AGE, samesite="lax", httponly=True
         )
     return response
+
+
+def lang_links(request: Request) -> dict[str, str]:
+    """This page in each language, keeping its other query parameters (e.g. ``next``)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return {locale: f"?{urlencode([*kept, ('lang', locale)])}" for locale in LOCALES}
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(
+    request: Request, user: UserDep, session: SessionDep, settings: SettingsDep, pages: PagesDep
+) -> Response:
+    """The overview: catalogue, stock and the last four weeks of sales by channel."""
+    locale, _ = choose_locale(request, settings.default_locale)
+    view = build_overview(session, currency=settings.currency, weeks=OVERVIEW_WEEKS)
+    return render_page(
+        request,
+        pages,
+        settings.default_locale,
+        "overview.html",
+        user=user,
+        view=view,
+        chart=chart_data(view, pages, locale),
+        page="overview",
+    )
 
 
 def chart_data(view: Overview, pages: Pages, locale: str) -> dict[str, Any]:
@@ -59,3 +127,100 @@ def chart_data(view: Overview, pages: Pages, locale: str) -> dict[str, Any]:
         "text": [fmt.money(c.revenue) for c in view.channels],
         "axis_title": pages.gettext(locale, "Revenue") + f" ({view.currency})",
     }
+
+
+def _coming_page(page: str) -> Any:
+    def coming(request: Request, user: UserDep, settings: SettingsDep, pages: PagesDep) -> Response:
+        return render_page(
+            request, pages, settings.default_locale, "coming.html", user=user, page=page
+        )
+
+    coming.__name__ = f"{page}_page"
+    return coming
+
+
+for _page, _path in COMING_PAGES.items():
+    router.add_api_route(_path, _coming_page(_page), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(
+    request: Request,
+    user: Annotated[WebUser, page_requires(Scope.admin)],
+    store: StoreDep,
+    pages: PagesDep,
+) -> Response:
+    """Settings and users, for admins only."""
+    with store.engine.connect() as conn:
+        users = list_users(conn)
+    settings = store.settings
+    return render_page(
+        request,
+        pages,
+        settings.default_locale,
+        "settings.html",
+        user=user,
+        page="settings",
+        settings=settings,
+        database=store.engine.dialect.name,
+        users=users,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    settings: SettingsDep,
+    pages: PagesDep,
+    user: Annotated[WebUser | None, Depends(signed_in_user)],
+    next: str = "/",
+) -> Response:
+    """The sign-in form; someone already signed in (or the demo user) goes on to ``next``."""
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render_page(
+        request,
+        pages,
+        settings.default_locale,
+        "login.html",
+        user=None,
+        page="login",
+        next=safe_next(next),
+        failed=False,
+    )
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    _csrf: CsrfDep,
+    store: StoreDep,
+    pages: PagesDep,
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Sign in; a wrong name or password shows the form again without saying which."""
+    with store.engine.begin() as conn:
+        user = authenticate(conn, name, password)
+    if user is None:
+        return render_page(
+            request,
+            pages,
+            store.settings.default_locale,
+            "login.html",
+            user=None,
+            page="login",
+            next=safe_next(next),
+            failed=True,
+            name=name,
+        )
+    sign_in(request, user)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, _csrf: CsrfDep) -> Response:
+    """Sign out and go to the sign-in page."""
+    sign_out(request)
+    return RedirectResponse("/login", status_code=303)
