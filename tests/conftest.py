@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,15 @@ def _postgres_reachable() -> str | None:
             return None
     except psycopg.Error as exc:
         return f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Empty the browser tests' screenshot folder once per run (in the controller, not in
+    each xdist worker), so it shows exactly this run's pages."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(
+            Path(__file__).resolve().parents[1] / "test-output" / "screenshots", ignore_errors=True
+        )
 
 
 @pytest.fixture(scope="session")

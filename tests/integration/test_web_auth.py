@@ -156,8 +156,9 @@ class SignerInThePast(TimestampSigner):
 def test_a_session_idle_for_longer_than_its_lifetime_is_over(with_users: TestClient) -> None:
     sign_in(with_users, Role.viewer)
     assert with_users.get("/", follow_redirects=False).status_code == 200
-    payload = TimestampSigner(secret_key()).unsign(with_users.cookies[SESSION_COOKIE])
-    with_users.cookies.set(SESSION_COOKIE, SignerInThePast(secret_key()).sign(payload).decode())
+    key = secret_key(with_users.app.state.store.settings)  # type: ignore[attr-defined]
+    payload = TimestampSigner(key).unsign(with_users.cookies[SESSION_COOKIE])
+    with_users.cookies.set(SESSION_COOKIE, SignerInThePast(key).sign(payload).decode())
     assert with_users.get("/", follow_redirects=False).status_code == 303
 
 

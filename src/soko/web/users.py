@@ -61,14 +61,18 @@ DEMO_USER = WebUser(id=None, name="demo", role=Role.admin, demo=True)
 _hasher = PasswordHasher()
 
 
-@lru_cache
 def secret_key(settings: Settings) -> str:
     """The key that signs session cookies: ``SOKO_SECRET_KEY``, else random per process.
 
     The random fallback is safe but signs everyone out on restart and does not
     work across several server processes; production sets the variable.
     """
-    return settings.secret_key or secrets.token_urlsafe(32)
+    return settings.secret_key or _process_key()
+
+
+@lru_cache
+def _process_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def hash_password(password: str) -> str:
