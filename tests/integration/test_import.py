@@ -171,12 +171,18 @@ def test_structural_problems_are_named(store: Settings, engine: Engine, tmp_path
         "customer_id,prefecture\nC001,東京都\nC001,大阪府\n", encoding="utf-8"
     )
     (folder / "notes.csv").write_text("memo,author\nhello,me\n", encoding="utf-8")
+    (folder / "twice.csv").write_text("sku,sku \nA,B\n", encoding="utf-8")
     with pytest.raises(ImportFailed) as failed:
         import_paths(store, [folder])
     found = {(p.file, p.row, p.column, p.code) for p in failed.value.errors}
     assert ("order_lines.csv", 1, "colour", ErrorCode.unknown_column) in found
     assert ("customers.csv", 3, "customer_id", ErrorCode.duplicate_key) in found
     assert ("notes.csv", 1, "", ErrorCode.unknown_format) in found
+    [twice] = [p for p in failed.value.errors if p.file == "twice.csv"]
+    assert twice.line() == (
+        "twice.csv: the header names column(s) 'sku' more than once; give each column its own "
+        "name [duplicate_key]"
+    )
     assert count(engine, Sku) == 0
 
 

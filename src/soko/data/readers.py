@@ -106,8 +106,17 @@ def read_table(path: Path) -> RawTable:
         raise SokoError(
             ErrorCode.unreadable_file, f"{name}: cannot be read as {_kind(lower)}: {first}"
         ) from None
+    names = [c.strip() for c in frame.columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        shown = ", ".join(repr(n) for n in twice)
+        raise SokoError(
+            ErrorCode.duplicate_key,
+            f"{name}: the header names column(s) {shown} more than once; give each column "
+            "its own name",
+        )
     frame = frame.select(pl.all().cast(pl.String))
-    frame = frame.rename({c: c.strip() for c in frame.columns})
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame = frame.with_row_index(ROW, offset=HEADER_ROW + 1).with_columns(
         pl.col(ROW).cast(pl.Int64)
     )

@@ -45,6 +45,13 @@ class Problem:
     code: ErrorCode
 
     def line(self) -> str:
+        if not self.row and not self.column and self.value is None:  # about the whole file
+            said = (
+                self.expected
+                if self.expected.startswith(self.file)
+                else (f"{self.file}: {self.expected}")
+            )
+            return f"{said} [{self.code}]"
         shown = "(empty)" if self.value is None else repr(self.value)
         where = f"{self.file}: row {self.row}" if self.row else f"{self.file}"
         if self.column:
