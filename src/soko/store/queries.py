@@ -16,7 +16,16 @@ from decimal import Decimal
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
-from soko.store.tables import Balance, Channel, Location, Order, OrderLine, Product, Sku
+from soko.store.tables import (
+    Balance,
+    Channel,
+    Location,
+    Movement,
+    Order,
+    OrderLine,
+    Product,
+    Sku,
+)
 
 
 @dataclass(frozen=True)
@@ -228,6 +237,190 @@ def list_channels(session: Session, *, after: str | None, limit: int) -> list[Ch
     if after is not None:
         stmt = stmt.where(Channel.code > after)
     return [ChannelRow(code=r[0], name=r[1], kind=r[2]) for r in session.execute(stmt).all()]
+
+
+STOCK_SORTS = ("sku", "on_hand", "available")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Units on hand and reserved; available is what is left to sell (on hand − reserved)."""
+
+    on_hand: int = 0
+    reserved: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One SKU (or one product, its SKUs summed) on the Stock page: per location and in all."""
+
+    code: str  # the SKU code, or the product code when grouped by product
+    product_code: str
+    product_name: str | None
+    detail: str | None  # colour · size of a SKU; None for a product
+    sku_count: int
+    total: Figures
+    by_location: dict[str, Figures]
+
+
+@dataclass(frozen=True)
+class StockPage:
+    rows: list[StockRow]
+    total_rows: int
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def stock_page(
+    session: Session,
+    *,
+    by_product: bool,
+    query: str,
+    sort: str,
+    offset: int,
+    limit: int,
+) -> StockPage:
+    """A page of stock by SKU (or by product): totals and per-location figures.
+
+    ``query`` keeps the rows whose SKU code, product code or product name holds
+    it (case-insensitively). ``sort`` is one of ``STOCK_SORTS``: the code
+    ascending, or the total on hand / available descending (ties by code).
+    Two statements for the page (rows with totals, then their locations) and
+    one for the count, whatever the page size.
+    """
+    if sort not in STOCK_SORTS:
+        raise ValueError(f"sort must be one of {STOCK_SORTS}")
+    per_sku = (
+        select(
+            Balance.sku_id.label("sku_id"),
+            func.sum(Balance.on_hand).label("on_hand"),
+            func.sum(Balance.reserved).label("reserved"),
+        )
+        .group_by(Balance.sku_id)
+        .subquery()
+    )
+    on_hand = func.coalesce(func.sum(per_sku.c.on_hand), 0)
+    reserved = func.coalesce(func.sum(per_sku.c.reserved), 0)
+    key = Product.code if by_product else Sku.code
+    base = (
+        select(
+            key.label("code"),
+            Product.code,
+            Product.name,
+            func.min(Sku.color),
+            func.min(Sku.size),
+            func.count(Sku.id),
+            on_hand.label("on_hand"),
+            reserved.label("reserved"),
+        )
+        .select_from(Sku)
+        .join(Product, Product.id == Sku.product_id)
+        .outerjoin(per_sku, per_sku.c.sku_id == Sku.id)
+        .group_by(key, Product.code, Product.name)
+    )
+    if query.strip():
+        pattern = _like(query.strip().lower())
+        base = base.where(
+            func.lower(Sku.code).like(pattern, escape="\\")
+            | func.lower(Product.code).like(pattern, escape="\\")
+            | func.lower(func.coalesce(Product.name, "")).like(pattern, escape="\\")
+        )
+    grouped = base.subquery()
+    total_rows = session.scalar(select(func.count()).select_from(grouped)) or 0
+    stmt = select(grouped)
+    if sort == "on_hand":
+        stmt = stmt.order_by(grouped.c.on_hand.desc())
+    elif sort == "available":
+        stmt = stmt.order_by((grouped.c.on_hand - grouped.c.reserved).desc())
+    rows = session.execute(stmt.order_by(grouped.c.code).offset(offset).limit(limit)).all()
+    codes = [r[0] for r in rows]
+    located: dict[str, dict[str, Figures]] = {code: {} for code in codes}
+    if codes:
+        for code, location, units, held in session.execute(
+            select(key, Location.code, func.sum(Balance.on_hand), func.sum(Balance.reserved))
+            .select_from(Balance)
+            .join(Sku, Sku.id == Balance.sku_id)
+            .join(Product, Product.id == Sku.product_id)
+            .join(Location, Location.id == Balance.location_id)
+            .where(key.in_(codes))
+            .group_by(key, Location.code)
+        ).all():
+            located[code][location] = Figures(int(units), int(held))
+    return StockPage(
+        rows=[
+            StockRow(
+                code=r[0],
+                product_code=r[1],
+                product_name=r[2],
+                detail=None if by_product else " · ".join(x for x in (r[3], r[4]) if x) or None,
+                sku_count=int(r[5]),
+                total=Figures(int(r[6]), int(r[7])),
+                by_location=located[r[0]],
+            )
+            for r in rows
+        ],
+        total_rows=int(total_rows),
+    )
+
+
+@dataclass(frozen=True)
+class SkuInfo:
+    code: str
+    product_code: str
+    product_name: str | None
+    color: str | None
+    size: str | None
+    jan: str | None
+    price: Decimal | None
+
+
+def sku_info(session: Session, code: str) -> SkuInfo | None:
+    """The SKU ``code`` and its product; None when there is no such SKU."""
+    row = session.execute(
+        select(Sku.code, Product.code, Product.name, Sku.color, Sku.size, Sku.jan, Sku.price)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.code == code)
+    ).one_or_none()
+    return SkuInfo(*row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class MovementRow:
+    occurred_at: dt.datetime
+    location: str
+    kind: str
+    quantity: int  # the signed change of on hand
+    on_hand_after: int
+    actor: str
+    reason: str | None
+
+
+def sku_movements(session: Session, code: str, *, limit: int) -> list[MovementRow]:
+    """The SKU's last ``limit`` movements, newest first."""
+    rows = session.execute(
+        select(
+            Movement.occurred_at,
+            Location.code,
+            Movement.kind,
+            Movement.quantity,
+            Movement.on_hand_after,
+            Movement.actor,
+            Movement.reason,
+        )
+        .join(Sku, Sku.id == Movement.sku_id)
+        .join(Location, Location.id == Movement.location_id)
+        .where(Sku.code == code)
+        .order_by(Movement.occurred_at.desc(), Movement.id.desc())
+        .limit(limit)
+    ).all()
+    return [MovementRow(*r) for r in rows]
 
 
 def ping(session: Session) -> None:

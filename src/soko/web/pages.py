@@ -35,7 +35,6 @@ OVERVIEW_WEEKS = DEFAULT_WEEKS
 
 # Pages of the shell that later issues fill; each shows what it will do meanwhile.
 COMING_PAGES = {
-    "stock": "/stock",
     "orders": "/orders",
     "scenarios": "/scenarios",
     "health": "/inventory-health",
