@@ -19,10 +19,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +31,8 @@ import httpx
 import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tests import servers
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-output" / "screenshots"
@@ -66,13 +66,6 @@ class Server:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def run_cli(env: dict[str, str], *args: str) -> str:
     """A CLI command in the server's environment; its stdout, or the test fails with stderr."""
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -90,31 +83,8 @@ def server_env(data_dir: Path) -> dict[str, str]:
 @contextmanager
 def serving(data_dir: Path) -> Iterator[str]:
     """``soko serve`` over ``data_dir`` on a free port; its base URL once it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "soko"), "serve", "--port", str(port)],
-        env=server_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"soko serve exited with {process.returncode}:\n{output}")
-            try:
-                httpx.get(f"{base}/api/v1/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    pytest.fail("soko serve did not answer within 30 s")
-                time.sleep(0.2)
+    with servers.serving(server_env(data_dir)) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

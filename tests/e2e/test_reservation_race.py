@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -21,14 +18,7 @@ from soko.data.importer import import_paths
 from soko.settings import Settings
 from soko.store.db import make_engine
 from tests.integration.test_import import write_shop
-
-SOKO = Path(sys.executable).parent / "soko"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import SOKO, serving
 
 
 def server_env(settings: Settings) -> dict[str, str]:
@@ -38,31 +28,8 @@ def server_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def served(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`soko serve` on a free port, up when its health endpoint answers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(SOKO), "serve", "--port", str(port)],
-        env=server_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("soko serve did not start")
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
+def served(settings: Settings) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]:
+    return serving(server_env(settings))
 
 
 def stocked(store: Settings, tmp_path: Path, units: int) -> str:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -21,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from soko.web.app import create_app
 from soko.web.i18n import LOCALES, load_translations
+from tests.servers import serving
 
 if TYPE_CHECKING:
     from tests.integration.conftest import KnownStore
@@ -173,44 +170,13 @@ def test_every_message_in_the_templates_has_a_japanese_translation() -> None:
         assert not list((WEB / "locale").rglob("*.mo"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """``soko serve`` in a subprocess on a free port, against a fresh data folder."""
-    port = free_port()
-    soko = Path(sys.executable).parent / "soko"
     env = {**os.environ, "SOKO_DATA_DIR": str(tmp_path / "data")}
     env.pop("SOKO_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [str(soko), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"soko serve exited with {process.returncode}:\n{output}")
-            try:
-                httpx.get(f"{base}/api/v1/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    pytest.fail("soko serve did not answer within 30 s")
-                time.sleep(0.2)
+    with serving(env) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_real_server_serves_the_page_and_the_health_check(served: str) -> None:
