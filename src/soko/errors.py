@@ -11,7 +11,6 @@ class ErrorCode(StrEnum):
     # import
     unreadable_file = "unreadable_file"
     unknown_format = "unknown_format"
-    unknown_mapping = "unknown_mapping"
     missing_column = "missing_column"
     unknown_column = "unknown_column"
     missing_value = "missing_value"
@@ -19,7 +18,6 @@ class ErrorCode(StrEnum):
     below_minimum = "below_minimum"
     unknown_reference = "unknown_reference"
     duplicate_key = "duplicate_key"
-    inconsistent_value = "inconsistent_value"
     # store and API
     store_unavailable = "store_unavailable"
     schema_outdated = "schema_outdated"
