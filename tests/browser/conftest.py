@@ -29,14 +29,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from babel.messages.pofile import read_po
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from soko.web.i18n import read_catalog
 from tests import servers
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-output" / "screenshots"
-JA_PO = REPO / "src" / "soko" / "web" / "locale" / "ja" / "LC_MESSAGES" / "messages.po"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -148,8 +147,7 @@ def screenshot_folder() -> Path:
 def translated_messages() -> tuple[re.Pattern[str], ...]:
     """A pattern per English message the Japanese catalogue translates; ``%(x)s`` matches any
     text. Finding one on a Japanese page means a string was left untranslated."""
-    with JA_PO.open("rb") as po:
-        catalog = read_po(po, locale="ja")
+    catalog = read_catalog("ja")
     patterns = []
     for message in catalog:
         if not message.id or not isinstance(message.id, str):

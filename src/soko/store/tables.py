@@ -421,3 +421,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# ── Jobs: long-running work and its progress (migration 0003) ──
+
+
+# ── Forecasting (migration 0004) ──
+
+
+# ── Planning and purchasing (migration 0005) ──
+
+
+# ── Ledger extras: pre-orders, transfers in transit (migration 0006) ──
