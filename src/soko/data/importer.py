@@ -26,7 +26,8 @@ import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, Table, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from soko.data.contract import BY_NAME, Entity, load_order
 from soko.data.mappings import MappedFile, map_file, map_soko
@@ -583,6 +584,27 @@ def _load_campaign_skus(conn: Connection, p: Prepared, _e: Entity) -> Added:
     }
 
 
+IN_CHUNK = 5_000  # values per IN (...) list: under SQLite's limit on bound parameters
+
+
+def _rows_in(
+    conn: Connection,
+    query: Select[*tuple[Any, ...]],
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    values: list[Any],
+) -> list[Row[*tuple[Any, ...]]]:
+    """``query``'s rows whose ``column`` is one of ``values``, in chunks.
+
+    Lookups read only what this import touches, so an import costs the same
+    whether the store holds a thousand orders or ten million.
+    """
+    rows: list[Row[*tuple[Any, ...]]] = []
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        rows.extend(conn.execute(query.where(column.in_(chunk))).all())
+    return rows
+
+
 def _new_events(conn: Connection, table: Table, frame: pl.DataFrame) -> pl.DataFrame:
     """Rows whose (source, row) the store does not hold yet, with their ``source_id``."""
     names = frame.select(pl.col(SOURCE).unique().alias("name"))
@@ -629,8 +651,9 @@ def _load_order_lines(conn: Connection, p: Prepared, _e: Entity) -> Added:
         [],
         {},
     )
+    numbers = orders.get_column("order_id").unique().to_list()
     order_ids = pl.DataFrame(
-        conn.execute(select(Order.channel_id, Order.number, Order.id)).all(),
+        _rows_in(conn, select(Order.channel_id, Order.number, Order.id), Order.number, numbers),
         schema={"channel_id": pl.Int64, "order_id": pl.String, "order_ref": pl.Int64},
         orient="row",
     )
@@ -667,11 +690,15 @@ def _load_stock(conn: Connection, p: Prepared, _e: Entity) -> Added:
     frame = frame.with_columns(
         pl.format("import:{}:{}", pl.col(SOURCE), pl.col(ROW)).alias("idempotency_key")
     )
-    done = conn.execute(
-        select(Movement.idempotency_key).where(Movement.idempotency_key.like("import:%"))
-    ).scalars()
+    keys = frame.get_column("idempotency_key").to_list()
+    done = [
+        key
+        for (key,) in _rows_in(
+            conn, select(Movement.idempotency_key), Movement.idempotency_key, keys
+        )
+    ]
     frame = frame.filter(
-        ~pl.col("idempotency_key").is_in(pl.Series(list(done), dtype=pl.String).implode())
+        ~pl.col("idempotency_key").is_in(pl.Series(done, dtype=pl.String).implode())
     )
     frame = _with_id(frame, conn, table_of(Sku), "sku", "sku_id")
     frame = _with_id(frame, conn, table_of(Location), "location_code", "location_id")
