@@ -433,3 +433,61 @@ class User(Base):
 
 
 # ── Ledger extras: pre-orders, transfers in transit (migration 0006) ──
+
+
+class Transfer(Base):
+    """Units sent between locations: they leave at once (``transfer_out``) and count as
+    incoming at the destination until received (``transfer_in``)."""
+
+    __tablename__ = "transfers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    received_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("status IN ('in_transit', 'received')", name="status"),
+        CheckConstraint("from_location_id <> to_location_id", name="two_places"),
+    )
+
+
+class PreorderLimit(Base):
+    """How many units of a SKU may be sold ahead of incoming stock (予約販売):
+    per channel, or for every channel together when ``channel_id`` is null."""
+
+    __tablename__ = "preorder_limits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    max_units: Mapped[int]
+    __table_args__ = (
+        UniqueConstraint("sku_id", "channel_id"),
+        CheckConstraint("max_units >= 0", name="max_units"),
+    )
+
+
+class Preorder(Base):
+    """A sale against incoming stock: ``waiting`` until the units arrive, then ``confirmed``
+    as a held reservation (``reservation_id``), or ``cancelled``."""
+
+    __tablename__ = "preorders"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    quantity: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    reservation_id: Mapped[str | None] = mapped_column(ForeignKey("reservations.id"))
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("status IN ('waiting', 'confirmed', 'cancelled')", name="status"),
+    )
