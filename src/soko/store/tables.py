@@ -432,6 +432,115 @@ class User(Base):
 # ── Planning and purchasing (migration 0005) ──
 
 
+class PlanRun(Base):
+    """One ``soko plan`` run, kept so runs can be compared later (DESIGN.md P11).
+
+    ``settings`` are the choices the run used (service target, horizon, review
+    period…); ``summary`` its headline figures (lines, units, value per kind
+    and supplier). ``status`` is ``running``, ``done`` or ``failed``.
+    """
+
+    __tablename__ = "plan_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    settings: Mapped[dict[str, object]] = mapped_column(JSON)
+    summary: Mapped[dict[str, object]] = mapped_column(JSON)
+    job_id: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
+    )
+
+
+class PlanLine(Base):
+    """One SKU × location of a plan run: the policy's figures, its quantity and the buyer's edit.
+
+    Units are integers; demand statistics and the service level are estimates
+    kept as decimals. ``explanation`` holds the cost parts, the chosen and the
+    margin-only service level and why this quantity (see docs/planning.md).
+    The buyer's edit (``edited_quantity``, ``excluded``, ``note``) is carried
+    to the next run's line for the same SKU × location until it is approved.
+    """
+
+    __tablename__ = "plan_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_run_id: Mapped[int] = mapped_column(ForeignKey("plan_runs.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    demand_mean: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    demand_sd: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    protection_days: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    lead_time_days: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    service_level: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    safety_stock: Mapped[int]
+    reorder_point: Mapped[int]
+    order_up_to: Mapped[int]
+    on_hand: Mapped[int]
+    on_order: Mapped[int]
+    reserved: Mapped[int]
+    inventory_position: Mapped[int]
+    recommended_quantity: Mapped[int]
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    explanation: Mapped[dict[str, object]] = mapped_column(JSON)
+    edited_quantity: Mapped[int | None]
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(String(500))
+    edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    edited_by: Mapped[str | None] = mapped_column(String(120))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(120))
+    purchase_order_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("purchase_order_lines.id")
+    )
+    __table_args__ = (
+        UniqueConstraint("plan_run_id", "sku_id", "location_id"),
+        CheckConstraint("kind IN ('staple', 'seasonal')", name="kind"),
+        CheckConstraint("recommended_quantity >= 0", name="recommended"),
+        CheckConstraint(
+            "edited_quantity IS NULL OR edited_quantity >= 0", name="edited_quantity"
+        ),
+    )
+
+
+class PurchaseOrderState(Base):
+    """What Soko adds to a purchase order it issued: the plan run, who, when, open or closed.
+
+    Purchase orders imported from a seller's files have no state row; they are
+    open while a line still expects units.
+    """
+
+    __tablename__ = "purchase_order_states"
+    purchase_order_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_orders.id"), primary_key=True
+    )
+    plan_run_id: Mapped[int | None] = mapped_column(ForeignKey("plan_runs.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class PurchaseOrderLineState(Base):
+    """The units first ordered on a line and when it was closed.
+
+    ``purchase_order_lines.quantity`` is what is still expected in all, so the
+    ledger's incoming stock (ordered − received) drops to zero when a line is
+    closed short; ``ordered_quantity`` keeps what the buyer asked for.
+    """
+
+    __tablename__ = "purchase_order_line_states"
+    purchase_order_line_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_order_lines.id"), primary_key=True
+    )
+    ordered_quantity: Mapped[int]
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+
+
 # ── Ledger extras: pre-orders, transfers in transit (migration 0006) ──
 
 
