@@ -19,6 +19,11 @@ from soko.store.tables import ApiToken, table_of
 
 PREFIX = "soko_"
 
+# Keys of the signed browser session (set by the web app's sign-in), read here so
+# a page's scripts can call the API with the session instead of a token.
+SESSION_USER_KEY = "uid"
+SESSION_CSRF_KEY = "csrf"
+
 
 class Scope(StrEnum):
     read = "read"

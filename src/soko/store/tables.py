@@ -426,6 +426,31 @@ class User(Base):
 # ── Jobs: long-running work and its progress (migration 0003) ──
 
 
+class Job(Base):
+    """A long-running piece of work (a plan run, an import) and how far it has got.
+
+    Pages poll it to show live progress; ``result`` holds what the job produced
+    (small JSON, e.g. the id of the plan it wrote) and ``error`` why it failed.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(2000))
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
+        Index("ix_jobs_kind_status", "kind", "status"),
+    )
+
+
 # ── Forecasting (migration 0004) ──
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
-from soko.api.auth import Scope
+from soko.api.auth import SESSION_CSRF_KEY, SESSION_USER_KEY, Scope
 from soko.api.deps import Store, StoreDep
 from soko.errors import ErrorCode, SokoError
 from soko.web.users import DEMO_USER, WebUser, any_users, user_by_id
@@ -23,8 +23,8 @@ from soko.web.users import DEMO_USER, WebUser, any_users, user_by_id
 SESSION_COOKIE = "soko_session"
 SESSION_IDLE_SECONDS = 8 * 3600
 CSRF_FIELD = "csrf_token"
-USER_KEY = "uid"
-CSRF_KEY = "csrf"
+USER_KEY = SESSION_USER_KEY
+CSRF_KEY = SESSION_CSRF_KEY
 
 
 class SignInRequired(Exception):

@@ -15,7 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from soko.api.auth import Scope
 from soko.api.deps import SessionDep, SettingsDep, StoreDep
+from soko.errors import ErrorCode, SokoError
 from soko.insight.overview import DEFAULT_WEEKS, Overview, build_overview
+from soko.jobs import get_job
 from soko.web.auth import (
     CSRF_FIELD,
     CsrfDep,
@@ -140,6 +142,27 @@ def _coming_page(page: str) -> Any:
 
 for _page, _path in COMING_PAGES.items():
     router.add_api_route(_path, _coming_page(_page), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(
+    request: Request, job_id: int, user: UserDep, store: StoreDep, pages: PagesDep
+) -> Response:
+    """One long job (a plan run) followed live; pages that start a job link here."""
+    job = get_job(store.engine, job_id)
+    if job is None:
+        raise SokoError(ErrorCode.not_found, f"There is no job {job_id}.")
+    return render_page(
+        request,
+        pages,
+        store.settings.default_locale,
+        "_job_status_page.html",
+        user=user,
+        page="job",
+        job_id=job.id,
+        kind=job.kind,
+        started_at=job.started_at,
+    )
 
 
 @router.get("/settings", response_class=HTMLResponse)
