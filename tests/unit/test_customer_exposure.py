@@ -107,6 +107,20 @@ def test_stockout_days_run_from_sign_up_to_the_day_before_notification() -> None
     assert b == [D(2025, 1, 30), D(2025, 1, 31), D(2025, 2, 1)]
 
 
+def test_a_return_ends_a_run_and_a_season_end_ends_a_never_answered_notice() -> None:
+    """The notice waits for a receipt, but a return back on the shelf (or a sale) shows
+    stock earlier; after its season a seasonal item is off sale, not out of stock."""
+    back = pl.DataFrame({"sku": ["A", "A"], "date": [D(2025, 1, 3), D(2025, 1, 6)]})
+    season = pl.DataFrame({"sku": ["B"], "season_end": [D(2025, 1, 31)]})
+    days = stockout_days_from_notices(NOTICES, end=D(2025, 2, 1), restocked=back, season_end=season)
+    a = days.filter(pl.col("sku") == "A")["date"].to_list()
+    b = days.filter(pl.col("sku") == "B")["date"].to_list()
+    # A: the return on the 3rd is the sign-up day itself (out later that day), so the
+    # return on the 6th ends both runs on the 5th.
+    assert a == [D(2025, 1, 3), D(2025, 1, 4), D(2025, 1, 5)]
+    assert b == [D(2025, 1, 30), D(2025, 1, 31)]
+
+
 def test_meetings_take_each_customers_first_sign_up_per_sku() -> None:
     met = meetings_from_notices(NOTICES)
     assert met.rows() == [

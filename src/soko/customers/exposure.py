@@ -163,14 +163,25 @@ def shrink(
 # --- stockout days and who met them ------------------------------------------------------
 
 
-def stockout_days_from_notices(notices: pl.DataFrame, *, end: dt.date) -> pl.DataFrame:
+def stockout_days_from_notices(
+    notices: pl.DataFrame,
+    *,
+    end: dt.date,
+    restocked: pl.DataFrame | None = None,
+    season_end: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Days each SKU was out, inferred from restock notices: one row per ``sku`` × ``date``.
 
     ``notices`` has ``sku``, ``signed_up_at`` and ``notified_at`` (null: never
     notified). Out from the sign-up day through the day before notification
     (the notice goes out on the receipt day, when stock is back), or through
     ``end`` when never notified; a notice answered on its own day still marks
-    that day.
+    that day. ``restocked`` (``sku``, ``date``) lists days stock came back
+    without a receipt, such as a customer return put back on the shelf: a run
+    ends the day before the first of them after its sign-up day, since the
+    notice waits for a receipt and would otherwise count days in stock.
+    ``season_end`` (``sku``, ``season_end``) ends runs of seasonal items at the
+    end of their season: after it the item is off sale, not out of stock.
     """
     if notices.is_empty():
         return pl.DataFrame(schema={"sku": pl.String, "date": pl.Date})
@@ -187,6 +198,30 @@ def stockout_days_from_notices(notices: pl.DataFrame, *, end: dt.date) -> pl.Dat
         )
         .alias("last"),
     ).filter(pl.col("first") <= end)
+    if restocked is not None and not restocked.is_empty():
+        back = restocked.select("sku", pl.col("date").alias("back")).unique().sort("sku", "back")
+        first_back = (
+            runs.with_row_index("run")
+            .join(back, on="sku")
+            .filter(pl.col("back") > pl.col("first"))
+            .group_by("run")
+            .agg(pl.col("back").min())
+        )
+        runs = (
+            runs.with_row_index("run")
+            .join(first_back, on="run", how="left")
+            .with_columns(
+                pl.min_horizontal("last", pl.col("back") - pl.duration(days=1)).alias("last")
+            )
+            .drop("run", "back")
+        )
+    if season_end is not None and not season_end.is_empty():
+        runs = (
+            runs.join(season_end.select("sku", "season_end"), on="sku", how="left")
+            .with_columns(pl.min_horizontal("last", "season_end").alias("last"))
+            .drop("season_end")
+            .filter(pl.col("first") <= pl.col("last"))
+        )
     return (
         runs.with_columns(pl.min_horizontal("last", pl.lit(end)).alias("last"))
         .select("sku", pl.date_ranges("first", "last").alias("date"))

@@ -15,8 +15,9 @@ How it works, in order:
    uplift of the campaigns running on the channel that day.
 2. Customers follow BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers
    the easy way", Marketing Science 24(2)): purchase rate λ ~ Gamma(r, α),
-   dropout probability p ~ Beta(a, b) after each purchase, so the number of
-   purchases before dropout is Geometric(p). Transaction times are drawn from a
+   dropout probability p ~ Beta(a, b) after each repeat purchase (never right
+   after the first: FHL's convention), so a customer makes 1 + J purchases before
+   dropping out, J ~ Geometric(p) on {1, 2, ...}. Transaction times are drawn from a
    non-homogeneous Poisson process with rate λ·m_c(t) (m_c the day multiplier
    of the customer's home channel) by time change: unit-rate exponential gaps
    on the cumulative multiplier M_c(t) = Σ m_c. Spend per transaction follows
@@ -65,7 +66,7 @@ EPOCH_OFFSET = (START - dt.date(1970, 1, 1)).days
 # --- the parameters that are ground truth ------------------------------------------------
 
 BGNBD_R, BGNBD_ALPHA = 0.75, 40.0  # λ ~ Gamma(shape r, rate α): mean 0.019 purchases/day
-BGNBD_A, BGNBD_B = 0.9, 4.5  # p ~ Beta(a, b): mean dropout 0.17 after each purchase
+BGNBD_A, BGNBD_B = 0.9, 4.5  # p ~ Beta(a, b): mean dropout 0.17 after each repeat purchase
 GG_P, GG_Q, GG_GAMMA = 4.0, 4.0, 5_000.0  # z ~ Gamma(p, ν), ν ~ Gamma(q, γ): E[ζ] = pγ/(q-1)
 LAPSE_PROBABILITY = 0.3  # P(customer lapses | met a stockout)
 RESTOCK_SIGNUP_PROBABILITY = 0.3  # P(signs up for a restock notice | met a stockout online)
@@ -778,7 +779,9 @@ def _customers(spec: Preset, cat: Catalogue, rng: np.random.Generator) -> Custom
     dropout = rng.beta(BGNBD_A, BGNBD_B, n)
     nu = rng.gamma(GG_Q, 1.0 / GG_GAMMA, n)
     mean_spend = GG_P / nu
-    k = rng.geometric(dropout).astype(np.int64)
+    # BG/NBD: the first purchase, then J ≥ 1 repeat purchases, the customer dropping out
+    # after the J-th (P(J = j) = p(1 − p)^(j−1)); no dropout right after the first.
+    k = 1 + rng.geometric(dropout).astype(np.int64)
     cat_weight = np.bincount(cat.sku_category, weights=cat.popularity, minlength=len(CATEGORIES))
     favourite = rng.choice(len(CATEGORIES), size=n, p=cat_weight / cat_weight.sum())
     # Fader, Hardie & Lee (2005a), eq. for E[X(t) | λ, p, alive] = (1 - exp(-λpt)) / p.
@@ -1881,7 +1884,7 @@ def _truth(
         [
             ("bgnbd_r", BGNBD_R, "λ ~ Gamma(shape r, rate α), purchases per day"),
             ("bgnbd_alpha", BGNBD_ALPHA, "rate of the Gamma for λ (days)"),
-            ("bgnbd_a", BGNBD_A, "p ~ Beta(a, b), dropout after each purchase"),
+            ("bgnbd_a", BGNBD_A, "p ~ Beta(a, b), dropout after each repeat purchase"),
             ("bgnbd_b", BGNBD_B, "second shape of the Beta for p"),
             ("gg_p", GG_P, "transaction value z ~ Gamma(shape p, rate ν)"),
             ("gg_q", GG_Q, "ν ~ Gamma(shape q, rate γ)"),

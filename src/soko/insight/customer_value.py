@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -69,10 +69,17 @@ class CustomerData:
     ``ordered_at``, ``date``, ``sku``, ``product_code``, ``category``, ``quantity``, ``revenue``."""
     skus: pl.DataFrame
     """``sku``, ``product_code``, ``category``, ``price``, ``unit_cost``, ``tax_rate``,
-    ``price_includes_tax``, ``unit_margin`` (price net of tax − cost; null without a cost)."""
+    ``price_includes_tax``, ``season_end`` (null for staples), ``unit_margin`` (price net of
+    tax − cost; null without a cost)."""
     notices: pl.DataFrame
     """``customer_id``, ``sku``, ``channel``, ``signed_up_at``, ``notified_at``."""
     as_of: dt.date
+    returns: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"sku": pl.String, "channel": pl.String, "date": pl.Date}
+        )
+    )
+    """Return lines of every order: ``sku``, ``channel``, ``date`` (stock back on the shelf)."""
 
 
 def load_customer_data(engine: Engine) -> CustomerData:
@@ -105,6 +112,7 @@ def load_customer_data(engine: Engine) -> CustomerData:
         Sku.unit_cost,
         Sku.tax_rate,
         Sku.price_includes_tax,
+        Product.season_end,
     ).join(Product, Product.id == Sku.product_id)
     notice_query = (
         select(
@@ -118,8 +126,16 @@ def load_customer_data(engine: Engine) -> CustomerData:
         .join(Sku, Sku.id == RestockNotice.sku_id)
         .outerjoin(Channel, Channel.id == RestockNotice.channel_id)
     )
+    return_query = (
+        select(Sku.code, Channel.code, Order.ordered_at)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Channel, Channel.id == Order.channel_id)
+        .join(Sku, Sku.id == OrderLine.sku_id)
+        .where(OrderLine.kind == "return")
+    )
     with engine.connect() as conn:
         line_rows = conn.execute(line_query).all()
+        return_rows = conn.execute(return_query).all()
         sku_rows = conn.execute(sku_query).all()
         notice_rows = conn.execute(notice_query).all()
     if not line_rows:
@@ -154,6 +170,7 @@ def load_customer_data(engine: Engine) -> CustomerData:
             "unit_cost": pl.Float64,
             "tax_rate": pl.Int64,
             "price_includes_tax": pl.Boolean,
+            "season_end": pl.Date,
         },
         orient="row",
     ).with_columns(
@@ -176,6 +193,11 @@ def load_customer_data(engine: Engine) -> CustomerData:
         },
         orient="row",
     )
+    returns = pl.DataFrame(
+        [tuple(r) for r in return_rows],
+        schema={"sku": pl.String, "channel": pl.String, "ordered_at": pl.Datetime("us")},
+        orient="row",
+    ).select("sku", "channel", pl.col("ordered_at").cast(pl.Date).alias("date"))
     as_of = lines["date"].max()
     assert isinstance(as_of, dt.date)
     return CustomerData(
@@ -183,6 +205,7 @@ def load_customer_data(engine: Engine) -> CustomerData:
         skus=skus,
         notices=notices,
         as_of=as_of,
+        returns=returns,
     )
 
 
@@ -313,7 +336,21 @@ class LapseAnalysis:
 
 def lapse_analysis(data: CustomerData) -> LapseAnalysis:
     """P(lapse | stockout met) by each proxy (see :mod:`soko.customers.exposure`)."""
-    days_out = stockout_days_from_notices(data.notices, end=data.as_of)
+    # On the channels that take notices, a return goes back to the stock the notices wait
+    # on, and a sale shows that stock was there: either ends a run of days out.
+    notice_channels = data.notices["channel"].drop_nulls().unique().implode()
+    restocked = pl.concat(
+        [
+            data.returns.select("sku", "channel", "date"),
+            data.lines.select("sku", "channel", "date"),
+        ]
+    ).filter(pl.col("channel").is_in(notice_channels))
+    days_out = stockout_days_from_notices(
+        data.notices,
+        end=data.as_of,
+        restocked=restocked,
+        season_end=data.skus.select("sku", "season_end").drop_nulls(),
+    )
     purchase_days = data.lines.select("customer_id", "date").unique()
     meetings = {
         "restock_notice": meetings_from_notices(data.notices),
