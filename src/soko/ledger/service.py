@@ -40,6 +40,7 @@ from soko.store.tables import (
     ReservationLine,
     SetComponent,
     Sku,
+    Transfer,
     table_of,
 )
 
@@ -118,6 +119,10 @@ def _id_of(conn: Connection, model: type[Sku | Location | Channel], code: str) -
 
 def sku_id(conn: Connection, code: str) -> int:
     return _id_of(conn, Sku, code)
+
+
+def location_id(conn: Connection, code: str) -> int:
+    return _id_of(conn, Location, code)
 
 
 def lock_sku_by_code(conn: Connection, code: str) -> int:
@@ -677,6 +682,12 @@ def balances(conn: Connection, sku: str, *, mode: Mode, now: dt.datetime) -> Sku
     incoming: dict[str, int] = defaultdict(int)
     for loc, line_id, qty in open_po:
         incoming[loc] += max(0, int(qty) - int(received.get(line_id, 0)))
+    for loc, qty in conn.execute(  # transfers on their way count at their destination
+        select(Location.code, Transfer.quantity)
+        .join(Location, Location.id == Transfer.to_location_id)
+        .where(Transfer.sku_id == the_sku, Transfer.status == "in_transit")
+    ).all():
+        incoming[loc] += int(qty)
     locations = sorted(set(stock.on_hand) | set(incoming))
     rows = [
         LocationBalance(
@@ -742,3 +753,74 @@ def verify(conn: Connection) -> list[Difference]:
         ).one()
         out.append(Difference(codes[0], codes[1], 0, moved.get(key, 0), 0, held.get(key, 0)))
     return sorted(out, key=lambda d: (d.sku, d.location))
+
+
+# --- what a change would do (the confirmation step) --------------------------------------
+
+
+@dataclass(frozen=True)
+class LocationChange:
+    """One location before → after a change."""
+
+    location: str
+    before: LocationBalance
+    after: LocationBalance
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    sku: str
+    locations: list[LocationChange]
+    channels: list[tuple[str, int, int]]  # channel, may sell before, may sell after
+
+
+def preview_change(
+    conn: Connection,
+    sku: str,
+    *,
+    on_hand: dict[str, int],
+    incoming: dict[str, int] | None = None,
+    mode: Mode,
+    now: dt.datetime,
+) -> ChangePreview:
+    """What ``sku``'s locations and channels would show after changing on hand by the signed
+    ``on_hand`` deltas (and incoming by ``incoming``), computed by the same pure rules the
+    ledger applies; nothing is written.
+
+    Refused with ``negative_stock`` — exactly as :func:`record_movement` would refuse it —
+    when a location would hold fewer units than zero or than are reserved there.
+    """
+    incoming = incoming or {}
+    before = balances(conn, sku, mode=mode, now=now)
+    known = {b.location: b for b in before.locations}
+    for code in set(on_hand) | set(incoming):
+        if code not in known:
+            location_id(conn, code)  # unknown_location, named
+            known[code] = LocationBalance(code, 0, 0, 0, 0)
+    changes = []
+    for code in sorted(known):
+        was = known[code]
+        units = was.on_hand + on_hand.get(code, 0)
+        if units < was.reserved:
+            below = "zero" if units < 0 else f"the {was.reserved} units reserved"
+            raise _fail(
+                ErrorCode.negative_stock,
+                f"{sku} at {code} has {was.on_hand} on hand; a change of "
+                f"{on_hand.get(code, 0):+d} would take it below {below}. Nothing was changed.",
+            )
+        after = LocationBalance(
+            code, units, was.reserved, units - was.reserved, was.incoming + incoming.get(code, 0)
+        )
+        changes.append(LocationChange(code, was, after))
+    stock, _ = _stock(conn, sku_id(conn, sku))
+    changed = Stock(
+        on_hand={c.location: c.after.on_hand for c in changes},
+        reserved=stock.reserved,
+        reserved_by_channel=stock.reserved_by_channel,
+    )
+    after_channels = channel_availability(changed, rules_for(conn, sku, now), mode)
+    return ChangePreview(
+        sku,
+        changes,
+        [(code, was, after_channels.get(code, 0)) for code, was in before.channels],
+    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import case, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from soko.store.tables import (
     Balance,
@@ -24,6 +24,7 @@ from soko.store.tables import (
     Order,
     OrderLine,
     Product,
+    SetComponent,
     Sku,
 )
 
@@ -421,6 +422,20 @@ def sku_movements(session: Session, code: str, *, limit: int) -> list[MovementRo
         .limit(limit)
     ).all()
     return [MovementRow(*r) for r in rows]
+
+
+def set_components(session: Session, code: str) -> list[tuple[str, int]]:
+    """The components of the set product ``code`` and units of each per set; [] for a plain
+    SKU."""
+    component = aliased(Sku)
+    rows = session.execute(
+        select(component.code, SetComponent.quantity)
+        .join(Sku, Sku.id == SetComponent.set_sku_id)
+        .join(component, component.id == SetComponent.component_sku_id)
+        .where(Sku.code == code)
+        .order_by(component.code)
+    ).all()
+    return [(str(c), int(q)) for c, q in rows]
 
 
 def ping(session: Session) -> None:

@@ -1,4 +1,4 @@
-"""The Stock page (read-only): stock by SKU or product per location, and one SKU's detail.
+"""The Stock page: stock by SKU or product per location, and one SKU's detail.
 
 Like every page, it parses the request, calls the store's queries and the
 ledger service, and renders; no SQL here.
@@ -6,6 +6,7 @@ ledger service, and renders; no SQL here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
@@ -14,22 +15,26 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from soko.api.auth import Scope
 from soko.api.deps import SessionDep, SettingsDep
 from soko.errors import ErrorCode, SokoError
-from soko.ledger import service
+from soko.ledger import service, transfers
 from soko.ledger.rules import Mode
-from soko.settings import local_now
+from soko.settings import Settings, local_now
 from soko.store.queries import (
     STOCK_SORTS,
     LocationRow,
     list_channels,
     list_locations,
+    set_components,
     sku_info,
     sku_movements,
     stock_page,
 )
 from soko.web.auth import UserDep
 from soko.web.pages import PagesDep, render_page
+from soko.web.render import Pages
+from soko.web.users import WebUser
 
 PAGE_SIZE = 50
 MOVEMENTS_SHOWN = 50
@@ -137,8 +142,30 @@ def sku_stock_page(
     session: SessionDep,
     settings: SettingsDep,
     pages: PagesDep,
+    done: str = "",
 ) -> Response:
     """One SKU: balances per location, what each channel may sell now, and its movements."""
+    return render_sku(
+        request, sku, user=user, session=session, settings=settings, pages=pages, done=done
+    )
+
+
+def render_sku(
+    request: Request,
+    sku: str,
+    *,
+    user: WebUser,
+    session: Session,
+    settings: Settings,
+    pages: Pages,
+    done: str = "",
+    form: str = "",
+    form_error: str = "",
+    values: Mapping[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The SKU's page; after a refused change, with the form that failed, its message and
+    what was typed (``values``), so nothing has to be entered again."""
     info = sku_info(session, sku)
     if info is None:
         raise SokoError(ErrorCode.unknown_sku, f"No SKU {sku!r} in the store.")
@@ -152,13 +179,21 @@ def sku_stock_page(
         settings.default_locale,
         "stock_sku.html",
         user=user,
+        status_code=status_code,
         page="stock",
         info=info,
         balances=balances,
         rules=rules,
         mode=settings.allocation_mode,
-        locations={loc.code: loc for loc in list_locations(session, after=None, limit=MANY)},
+        locations={loc.code: loc for loc in ordered_locations(session)},
         channels={c.code: c for c in list_channels(session, after=None, limit=MANY)},
         movements=sku_movements(session, sku, limit=MOVEMENTS_SHOWN),
         movements_shown=MOVEMENTS_SHOWN,
+        in_transit=transfers.in_transit(conn, sku),
+        may_change=user.may(Scope.adjust),
+        is_set=bool(set_components(session, sku)),
+        done=done,
+        form=form,
+        form_error=form_error,
+        values=values or {},
     )

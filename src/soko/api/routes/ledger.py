@@ -13,7 +13,7 @@ from soko.api.auth import Scope
 from soko.api.deps import StoreDep, requires
 from soko.api.idempotency import Answer, run_once
 from soko.api.problems import PROBLEM_MEDIA_TYPE
-from soko.ledger import service
+from soko.ledger import service, transfers
 from soko.ledger.rules import Mode
 from soko.settings import Settings, in_shop_zone, local_now
 
@@ -310,3 +310,107 @@ def release_reservation(
 ) -> JSONResponse:
     """Give the held units back; releasing twice is harmless."""
     return _act_on(store, reservation_id, "release", idempotency_key)
+
+
+# --- transfers -----------------------------------------------------------------------------
+
+
+class TransferCreate(BaseModel):
+    sku: Code
+    from_location: Code
+    to_location: Code
+    quantity: int = Field(gt=0, le=1_000_000, description="Units sent.")
+    idempotency_key: Key
+    reason: str | None = Field(default=None, max_length=300)
+
+
+class TransferPublic(BaseModel):
+    id: str
+    sku: str
+    from_location: str
+    to_location: str
+    quantity: int
+    status: Literal["in_transit", "received"] = Field(
+        description="`in_transit`: left the source, incoming at the destination; "
+        "`received`: on hand at the destination."
+    )
+    created_at: dt.datetime
+    received_at: dt.datetime | None
+    reason: str | None
+
+
+def _transfer(view: transfers.TransferView, settings: Settings) -> dict[str, Any]:
+    return TransferPublic(
+        id=view.id,
+        sku=view.sku,
+        from_location=view.from_location,
+        to_location=view.to_location,
+        quantity=view.quantity,
+        status=view.status,
+        created_at=in_shop_zone(view.created_at, settings),
+        received_at=in_shop_zone(view.received_at, settings) if view.received_at else None,
+        reason=view.reason,
+    ).model_dump(mode="json")
+
+
+@router.post(
+    "/transfers",
+    status_code=201,
+    response_model=TransferPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.adjust))],
+)
+def post_transfer(body: TransferCreate, store: StoreDep) -> JSONResponse:
+    """Send units between locations: a `transfer_out` now; incoming at the destination until
+    received. 409 `negative_stock` when fewer units are free at the source."""
+    settings = store.settings
+
+    def act(conn: Any) -> Answer:
+        view, _ = transfers.create_transfer(
+            conn,
+            sku=body.sku,
+            from_location=body.from_location,
+            to_location=body.to_location,
+            quantity=body.quantity,
+            idempotency_key=body.idempotency_key,
+            actor="api",
+            now=local_now(settings),
+            reason=body.reason,
+        )
+        return 201, _transfer(view, settings)
+
+    return _respond(
+        run_once(store.engine, f"transfers:{body.idempotency_key}", body.model_dump(), act)
+    )
+
+
+@router.get("/transfers/{transfer_id}", response_model=TransferPublic, responses=PROBLEMS)
+def get_transfer(transfer_id: Annotated[str, Path(max_length=64)], store: StoreDep) -> JSONResponse:
+    with store.engine.connect() as conn:
+        return JSONResponse(_transfer(transfers.get_transfer(conn, transfer_id), store.settings))
+
+
+@router.post(
+    "/transfers/{transfer_id}/receive",
+    response_model=TransferPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.adjust))],
+)
+def receive_transfer(
+    transfer_id: Annotated[str, Path(max_length=64)],
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """The units arrived: a `transfer_in` at the destination; receiving twice is harmless."""
+    settings = store.settings
+
+    def act(conn: Any) -> Answer:
+        view = transfers.receive_transfer(conn, transfer_id, actor="api", now=local_now(settings))
+        return 200, _transfer(view, settings)
+
+    if idempotency_key is None:
+        with store.engine.begin() as conn:
+            return _respond(act(conn))
+    return _respond(
+        run_once(store.engine, f"transfer-receive:{idempotency_key}", {"id": transfer_id}, act)
+    )
