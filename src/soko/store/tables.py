@@ -454,6 +454,90 @@ class Job(Base):
 # ── Forecasting (migration 0004) ──
 
 
+class ForecastRun(Base):
+    """One demand forecast: when, from which day, its horizon, and how models were chosen.
+
+    ``plan_run_id`` names the plan run that used it (no foreign key: plan runs live in
+    the planning section); ``summary`` holds the overall accuracy report.
+    """
+
+    __tablename__ = "forecast_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    horizon_days: Mapped[int]
+    plan_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    model_counts: Mapped[dict[str, int]] = mapped_column(JSON)
+    summary: Mapped[dict[str, float | int | str | None]] = mapped_column(JSON)
+
+
+class ForecastSeries(Base):
+    """Per SKU in a run: the model chosen, how much history was censored, and its accuracy."""
+
+    __tablename__ = "forecast_series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    model: Mapped[str] = mapped_column(String(40))
+    demand_class: Mapped[str] = mapped_column(String(16))
+    history_days: Mapped[int]
+    censored_days: Mapped[int]
+    spike_days: Mapped[int]
+    scaled_error: Mapped[float | None]
+    naive_error: Mapped[float | None]
+    seasonal_naive_error: Mapped[float | None]
+    __table_args__ = (UniqueConstraint("run_id", "sku_id"),)
+
+
+class ForecastDaily(Base):
+    """A day's forecast demand of a SKU at a location: mean, spread and whole-unit quantiles."""
+
+    __tablename__ = "forecast_daily"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    ds: Mapped[dt.date] = mapped_column(Date)
+    mean: Mapped[float]
+    sd: Mapped[float]
+    q10: Mapped[int]
+    q50: Mapped[int]
+    q80: Mapped[int]
+    q90: Mapped[int]
+    q95: Mapped[int]
+    __table_args__ = (Index("ix_forecast_daily_run_id_sku_id", "run_id", "sku_id"),)
+
+
+class SpikeTag(Base):
+    """A day of a SKU's sales a user marked as a one-off (a TV mention, a bulk order):
+    left out of the history the forecast learns from."""
+
+    __tablename__ = "forecast_spike_tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("sku_id", "day"),)
+
+
+class SalesPlan(Base):
+    """A buyer's planned units (販売計画数) for a SKU over a period; it stands in for demand
+    until the SKU has history of its own."""
+
+    __tablename__ = "sales_plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    units: Mapped[int]
+    __table_args__ = (
+        UniqueConstraint("sku_id", "starts_on"),
+        CheckConstraint("units >= 0", name="units"),
+        CheckConstraint("ends_on >= starts_on", name="period"),
+    )
+
+
 # ── Planning and purchasing (migration 0005) ──
 
 
