@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal, get_currency_symbol
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,14 @@ class Formatter:
     def number(self, value: int | Decimal) -> str:
         """``1234567`` → ``1,234,567``."""
         return format_decimal(value, locale=self.locale)
+
+    def whole(self, value: float | Decimal) -> str:
+        """A measured figure rounded to a whole number: ``123.6`` → ``124``."""
+        return format_decimal(round(value), locale=self.locale)
+
+    def percent(self, share: float | Decimal) -> str:
+        """A share in [0, 1] as a whole percent: ``0.256`` → ``26%``."""
+        return format_percent(share, locale=self.locale)
 
     def money(self, amount: Decimal | int) -> str:
         """``amount`` in the configured currency: ``￥1,234,567`` (ja), ``¥1,234,567`` (en)."""

@@ -39,7 +39,6 @@ OVERVIEW_WEEKS = DEFAULT_WEEKS
 COMING_PAGES = {
     "orders": "/orders",
     "scenarios": "/scenarios",
-    "health": "/inventory-health",
     "customers": "/customers",
     "campaigns": "/campaigns",
     "channels": "/channels",
