@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from soko.api.deps import authorize
-from soko.api.routes import catalogue, health, jobs, kpis, ledger, overview
+from soko.api.routes import catalogue, health, jobs, kpis, ledger, overview, planning
 
 API_PREFIX = "/api/v1"
 
@@ -15,6 +15,7 @@ protected.include_router(overview.router)
 protected.include_router(kpis.router)
 protected.include_router(catalogue.router)
 protected.include_router(ledger.router)
+protected.include_router(planning.router)
 protected.include_router(jobs.router)
 
 api_router = APIRouter(prefix=API_PREFIX)
