@@ -158,3 +158,103 @@ def test_the_stock_pages_do_not_scroll_sideways(browsing: Browsing, lang: str) -
     for path in (f"/stock?lang={lang}", "/stock?by=product", "/stock?page=2&sort=on_hand"):
         browsing.goto(path)
         assert_no_sideways_scroll(browsing)
+
+
+# --- changing stock: adjustments and transfers, confirmed first ------------------------------
+
+
+def stocked(browsing: Browsing, index: int) -> tuple[str, dict[str, int]]:
+    """The ``index``-th SKU of the list and its on hand per location, from the API."""
+    code = browsing.server.api(f"/skus?limit={index + 1}").json()["items"][index]["code"]
+    return code, on_hand_of(browsing, code)
+
+
+def on_hand_of(browsing: Browsing, code: str) -> dict[str, int]:
+    body = browsing.server.api(f"/balances/{quote(code, safe='')}").json()
+    return {p["location"]: p["on_hand"] for p in body["locations"]}
+
+
+def test_an_adjustment_is_confirmed_first_then_recorded_and_listed_in_the_history(
+    browsing: Browsing,
+) -> None:
+    code, before = stocked(browsing, 1)
+    place = max(before, key=lambda loc: before[loc])
+    assert before[place] > 0
+    browsing.sign_in("planner")
+    browsing.goto(f"/stock/{quote(code, safe='')}?lang=en")
+    browsing.p.select_option("#adjust-location", place)
+    browsing.p.fill("#adjust-quantity", "-1")
+    browsing.p.fill("#adjust-reason", "Broken in the stockroom")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#adjust-form button[type=submit]")
+    browsing.check()
+    assert browsing.p.inner_text("#confirm-title") == "Confirm the change"
+    row = browsing.p.inner_text(f'#confirm-locations tr[data-location="{place}"]')
+    assert f"{before[place]:,}→{before[place] - 1:,}" in row.replace(" ", "")
+    assert browsing.p.locator("#confirm-channels tbody tr").count() > 0
+    assert on_hand_of(browsing, code) == before  # nothing written yet
+    with browsing.p.expect_navigation():
+        browsing.p.click("#confirm-button")
+    browsing.check()
+    assert browsing.p.locator("#change-done").is_visible()
+    newest = browsing.p.locator("#sku-movements tbody tr").first
+    assert "Broken in the stockroom" in newest.inner_text()
+    assert newest.get_attribute("data-kind") == "adjustment"
+    assert on_hand_of(browsing, code) == before | {place: before[place] - 1}
+
+
+def test_an_adjustment_below_zero_is_refused_on_the_page_and_changes_nothing(
+    browsing: Browsing,
+) -> None:
+    code, before = stocked(browsing, 2)
+    place = next(iter(before))
+    browsing.sign_in("planner")
+    browsing.goto(f"/stock/{quote(code, safe='')}?lang=ja")
+    browsing.p.select_option("#adjust-location", place)
+    browsing.p.fill("#adjust-quantity", str(-(before[place] + 1)))
+    browsing.p.fill("#adjust-reason", "棚卸差異")
+    browsing.expect_error("status of 409")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#adjust-form button[type=submit]")
+    browsing.check()
+    assert "何も変更していません" in browsing.p.inner_text("#adjust-error")
+    assert browsing.p.input_value("#adjust-quantity") == str(-(before[place] + 1))
+    assert on_hand_of(browsing, code) == before
+
+
+def test_a_viewer_sees_the_stock_but_no_forms(browsing: Browsing) -> None:
+    code, _ = stocked(browsing, 1)
+    browsing.sign_in("viewer")
+    browsing.goto(f"/stock/{quote(code, safe='')}?lang=en")
+    assert browsing.p.locator("#sku-locations").is_visible()
+    assert browsing.p.locator("#adjust-form, #transfer-form, #sku-change").count() == 0
+
+
+def test_a_transfer_is_in_transit_until_received(browsing: Browsing) -> None:
+    code, before = stocked(browsing, 3)
+    source = max(before, key=lambda loc: before[loc])
+    locations = browsing.server.api("/locations?limit=100").json()["items"]
+    destination = next(loc["code"] for loc in locations if loc["code"] != source)
+    browsing.sign_in("admin")
+    browsing.goto(f"/stock/{quote(code, safe='')}?lang=ja")
+    browsing.p.select_option("#transfer-from", source)
+    browsing.p.select_option("#transfer-to", destination)
+    browsing.p.fill("#transfer-quantity", "1")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#transfer-form button[type=submit]")
+    browsing.check()
+    with browsing.p.expect_navigation():
+        browsing.p.click("#confirm-button")
+    browsing.check()
+    transit = browsing.p.locator("#sku-in-transit tbody tr")
+    assert transit.count() == 1
+    assert destination in transit.inner_text()
+    body = browsing.server.api(f"/balances/{quote(code, safe='')}").json()
+    incoming = {p["location"]: p["incoming"] for p in body["locations"]}
+    assert incoming[destination] >= 1
+    assert on_hand_of(browsing, code)[source] == before[source] - 1
+    with browsing.p.expect_navigation():
+        browsing.p.click("#sku-in-transit button.receive")
+    browsing.check()
+    assert browsing.p.locator("#sku-in-transit").count() == 0
+    assert on_hand_of(browsing, code)[destination] == before.get(destination, 0) + 1

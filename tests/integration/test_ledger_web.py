@@ -89,6 +89,7 @@ def test_an_adjustment_below_zero_is_refused_with_a_message_and_changes_nothing(
         assert refused.status_code == 409
         assert 'id="adjust-error"' in refused.text
         assert "Nothing was changed" in refused.text
+        assert "wh2 has 2 on hand" in refused.text
         assert 'value="-5"' in refused.text  # what was typed is kept
     assert on_hand(web, "wh2") == 2
 

@@ -127,7 +127,7 @@ def create_transfer(
         idempotency_key=f"transfer:{new_id}:out",
         actor=actor,
         now=now,
-        reason=reason or f"transfer to {to_location}",
+        reason=reason or f"{from_location} → {to_location}",
     )
     conn.execute(
         table_of(Transfer)
@@ -171,7 +171,7 @@ def receive_transfer(
         idempotency_key=f"transfer:{transfer_id}:in",
         actor=actor,
         now=now,
-        reason=view.reason or f"transfer from {view.from_location}",
+        reason=view.reason or f"{view.from_location} → {view.to_location}",
     )
     conn.execute(
         update(Transfer)

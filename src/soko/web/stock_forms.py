@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from soko.api.auth import Scope
@@ -85,19 +86,38 @@ def _known_location(pages: Pages, locale: str, session: Session, code: str) -> s
     return code
 
 
-def _below_zero(pages: Pages, locale: str, error: SokoError) -> Refused:
-    """The ledger's refusal in the page's language when it is the usual one."""
-    if error.code == ErrorCode.negative_stock:
-        return Refused(
-            pages.gettext(
-                locale,
-                "Refused: this would leave fewer units on hand than zero or than are "
-                "reserved. Nothing was changed.",
-            )
-            + f" ({error.message})",
-            409,
+def _below_zero(
+    pages: Pages,
+    locale: str,
+    error: SokoError,
+    *,
+    engine: Engine,
+    settings: Settings,
+    sku: str,
+    location: str,
+    change: int,
+) -> Refused:
+    """The ledger's refusal in the page's language, with the figures that caused it."""
+    if error.code != ErrorCode.negative_stock:
+        return Refused(error.message, STATUS_BY_CODE.get(error.code, 422))
+    with engine.connect() as conn:
+        found = service.balances(
+            conn, sku, mode=Mode(settings.allocation_mode), now=local_now(settings)
         )
-    return Refused(error.message, STATUS_BY_CODE.get(error.code, 422))
+    here = next((b for b in found.locations if b.location == location), None)
+    formatter = pages.formatter(locale)
+    message = pages.gettext(
+        locale,
+        "Refused: %(location)s has %(on_hand)s on hand, %(reserved)s of them reserved; a "
+        "change of %(change)s would leave fewer than zero or than are reserved. "
+        "Nothing was changed.",
+    ) % {
+        "location": location,
+        "on_hand": formatter.number(here.on_hand if here else 0),
+        "reserved": formatter.number(here.reserved if here else 0),
+        "change": f"{change:+d}",
+    }
+    return Refused(message, 409)
 
 
 def _confirm_page(
@@ -177,7 +197,16 @@ def adjust(
         except SokoError as error:
             if error.code == ErrorCode.unknown_sku:
                 raise
-            raise _below_zero(pages, locale, error) from None
+            raise _below_zero(
+                pages,
+                locale,
+                error,
+                engine=store.engine,
+                settings=settings,
+                sku=sku,
+                location=location,
+                change=units,
+            ) from None
     except Refused as refused:
         return render_sku(
             request,
@@ -266,7 +295,16 @@ def transfer(
         except SokoError as error:
             if error.code == ErrorCode.unknown_sku:
                 raise
-            raise _below_zero(pages, locale, error) from None
+            raise _below_zero(
+                pages,
+                locale,
+                error,
+                engine=store.engine,
+                settings=settings,
+                sku=sku,
+                location=from_location,
+                change=-units,
+            ) from None
     except Refused as refused:
         return render_sku(
             request,
