@@ -46,7 +46,7 @@ The policy is a periodic-review (R, s, S) system, time in days:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 import numpy as np
@@ -221,6 +221,9 @@ class PolicyResult:
     """h_C·E[(s − D_T)⁺] per cycle: stock left when the next lot arrives."""
     expected_shortage_cost: F64
     """B·E[(D_T − s)⁺] per cycle: units short by the time the next lot arrives."""
+    expected_on_hand: F64
+    """Average stock on hand the policy keeps: E[(s − D_T)⁺] + (S − s + μ·R)/2, the stock
+    left when a lot arrives plus half an average lot (Silver, Pyke & Thomas ch. 7)."""
 
     def __len__(self) -> int:
         return len(self.reorder_point)
@@ -407,32 +410,38 @@ def recommend(inputs: PolicyInputs, *, target: Target = "cycle") -> PolicyResult
     override_level = np.clip(
         np.nan_to_num(inputs.service_override, nan=0.5), MIN_SERVICE, MAX_SERVICE
     )
-    s_cost = demand.quantile(alpha)
-    s_margin = demand.quantile(alpha_margin)
+    extra = np.where(mu * uplift > 0, np.maximum(lot - mu * uplift * review, 0.0), 0.0)
+    lot_above = np.ceil(extra - 1e-9).astype(np.int64)
+    stocking = _Stocking(
+        demand, mu * uplift, lot, lot_above, cycle_days, annual_holding, order_cost
+    )
+    s_cost = stocking.floor(demand.quantile(alpha), shortage)
+    s_margin = stocking.floor(demand.quantile(alpha_margin), margin)
     if target == "cycle":
         s_override = demand.quantile(override_level)
     else:
         s_override = level_for_fill_rate(demand, cycle_demand, override_level)
+    # The seller who sets a level wants the item on the shelf.
+    s_override = np.where(mu > 0, np.maximum(s_override, 1), s_override)
     reorder = np.where(override, s_override, s_cost)
     reorder[mto] = 0
     s_margin[mto] = 0
 
     def fill(level: I64) -> F64:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             rate = 1.0 - demand.loss(level) / cycle_demand
         return np.clip(np.where(cycle_demand > 0, rate, 1.0), 0.0, 1.0)
 
     cycle_service = demand.cdf(reorder)
     fill_rate = fill(reorder)
     if target == "cycle":
-        level = np.where(override, override_level, alpha)
-        margin_level = alpha_margin
+        level = np.where(override, override_level, cycle_service)
+        margin_level = demand.cdf(s_margin)
     else:
         level = np.where(override, override_level, fill_rate)
         margin_level = fill(s_margin)
 
-    extra = np.where(mu * uplift > 0, np.maximum(lot - mu * uplift * review, 0.0), 0.0)
-    order_up_to = reorder + np.ceil(extra - 1e-9).astype(np.int64)
+    order_up_to = reorder + lot_above
     order_up_to[mto] = 0
     position = inputs.on_hand + inputs.on_order - inputs.reserved - inputs.backorders
     quantity = order_quantity(position, reorder, order_up_to, inputs.moq, inputs.case_pack)
@@ -469,7 +478,107 @@ def recommend(inputs: PolicyInputs, *, target: Target = "cycle") -> PolicyResult
         holding_cost_per_unit_period=holding,
         expected_holding_cost=holding * left_units * zero,
         expected_shortage_cost=shortage * short_units * zero,
+        expected_on_hand=(left_units + (order_up_to - reorder + mu * uplift * review) / 2) * zero,
     )
+
+
+def recommend_within_budget(
+    inputs: PolicyInputs,
+    budget: float,
+    *,
+    target: Target = "cycle",
+    tolerance: float = 0.005,
+) -> tuple[PolicyResult, float]:
+    """:func:`recommend` with the stock it keeps worth at most ``budget`` at unit cost.
+
+    A cash limit on stock is priced as an extra holding rate θ (per year, on
+    unit cost) charged on every row alike: by Everett's theorem (1963,
+    "Generalized Lagrange multiplier method for solving problems of optimum
+    allocation of resources", Operations Research 11(3) 399-417) the levels
+    that minimise holding + θ·value + shortage cost are the cheapest ones for
+    the stock they hold (counted by :func:`projected_on_hand`, so stock already
+    above plan uses up budget), so the budget goes where a unit short costs most per
+    unit of value held — the exchange-curve argument of Silver, Pyke & Thomas
+    ch. 7. θ is found by bisection on Σ unit cost × expected on hand; θ = 0 when
+    the unconstrained policy fits. Returns the result and θ.
+    """
+    if not budget > 0:
+        raise PolicyInputError("budget", f"must be positive, got {budget}")
+
+    def at(theta: float) -> tuple[PolicyResult, float]:
+        charged = replace(inputs, holding_rate=inputs.holding_rate + theta)
+        result = recommend(charged, target=target)
+        return result, float(projected_on_hand(inputs, result) @ inputs.unit_cost)
+
+    result, value = at(0.0)
+    if value <= budget:
+        return result, 0.0
+    low, high = 0.0, 1.0
+    result, value = at(high)
+    while value > budget and high < 1e6:
+        low, high = high, high * 4
+        result, value = at(high)
+    best = result
+    while high - low > tolerance * max(high, 1e-9):
+        mid = (low + high) / 2
+        result, value = at(mid)
+        if value <= budget:
+            high, best = mid, result
+        else:
+            low = mid
+    return best, high
+
+
+def projected_on_hand(inputs: PolicyInputs, result: PolicyResult) -> F64:
+    """Average stock on hand over the coming cycle: the policy's ``expected_on_hand``, or
+    what is already there and on its way, IP − μ·(L + R/2), when that is more.
+
+    Stock above the plan is sunk until sold, so a budget must count it; with IP
+    at the order-up-to level the two expressions agree.
+    """
+    mu = result.demand_over_protection / np.maximum(result.protection_days, 1e-12)
+    review = inputs.review_days.astype(np.float64)
+    already = result.inventory_position - mu * (inputs.lead_time_mean + review / 2)
+    projected: F64 = np.maximum(result.expected_on_hand, already)
+    return np.maximum(projected, 0.0)
+
+
+@dataclass(frozen=True)
+class _Stocking:
+    """Whether a row is worth keeping on the shelf at all.
+
+    With lost sales a reorder point of 0 means the row is never reordered: the
+    newsvendor's marginal comparison (one more unit held a whole cycle against
+    the risk of a short in one protection interval) cannot see that regime
+    change. So where the critical fractile is 0 but demand is not, the engine
+    compares the cost per day of stocking with s = 1 — holding the average
+    stock, ordering K per lot, the shortage expected before each lot arrives —
+    with losing every unit asked for, μ·B, and keeps s = 1 when stocking is
+    cheaper.
+    """
+
+    demand: IntervalDemand
+    daily_demand: F64
+    lot: F64
+    lot_above: I64
+    cycle_days: F64
+    annual_holding: F64
+    order_cost: F64
+
+    def floor(self, level: I64, shortage: F64) -> I64:
+        one = np.ones_like(level)
+        short = self.demand.loss(one)
+        left = 1.0 - self.demand.mean + short
+        review_lot = self.lot - self.lot_above  # μ·R when the lot is the review's need
+        on_hand = left + (self.lot_above + review_lot) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_day = (
+                self.annual_holding * on_hand / DAYS_PER_YEAR
+                + np.where(self.lot > 0, self.order_cost * self.daily_demand / self.lot, 0.0)
+                + shortage * short / self.cycle_days
+            )
+        worth = (self.daily_demand > 0) & (per_day < self.daily_demand * shortage)
+        return np.where((level == 0) & worth, 1, level).astype(np.int64)
 
 
 def _critical_ratio(shortage: F64, holding: F64) -> F64:
