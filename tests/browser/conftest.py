@@ -99,6 +99,7 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     migrate(engine)
     engine.dispose()
     generate_into_store(settings, "small", 1)
+    run_cli(server_env(data_dir), str(Path(sys.executable).parent / "soko"), "plan")
     return data_dir
 
 
