@@ -81,7 +81,9 @@ def test_an_admin_walks_the_overview_and_every_page_of_the_shell(
         assert browsing.p.evaluate("document.documentElement.lang") == lang
         assert browsing.p.get_attribute(f'a[data-nav="{key}"]', "aria-current") == "page"
         assert browsing.p.locator("main h1").inner_text().strip() != ""
-        if key in COMING_PAGES:
+        # A page another area has not built yet says so (its own router replaces it).
+        if browsing.p.locator("#coming-soon").count():
+            assert key in COMING_PAGES
             coming = browsing.p.inner_text("#coming-soon")
             assert ("このページは準備中です" if lang == "ja" else "This page is coming") in coming
 
@@ -102,7 +104,45 @@ def test_the_overview_figures_equal_the_kpis_api(browsing: Browsing) -> None:
         assert digits(browsing.p.inner_text(selector)) == kpis[figure], figure
     totals = browsing.p.locator("#sales-by-channel tfoot td.num").all_inner_texts()
     assert [digits(t) for t in totals] == [kpis["order_count"], kpis["units"], kpis["revenue"]]
+    assert digits(browsing.p.inner_text("#kpi-sales")) == kpis["sales"] == kpis["revenue"]
+    assert kpis["turnover"] is not None
+    assert browsing.p.inner_text("#kpi-turnover") == f"{kpis['turnover']:,.1f}×"
+    assert digits(browsing.p.inner_text("#kpi-days-of-inventory")) == kpis["days_of_inventory"]
+    assert browsing.p.inner_text("#kpi-fill-rate") == f"{kpis['fill_rate'] * 100:.1f}%"
+    assert len(kpis["weekly"]) == 12
+    assert kpis["weekly"][-1]["stock_value"] == kpis["stock_value"]
     browsing.p.wait_for_selector("#channel-chart .main-svg")
+    for spark in ("sales", "stock-value", "turnover", "days-of-inventory", "fill-rate"):
+        browsing.p.wait_for_selector(f"#spark-{spark} .main-svg")
+    browsing.screenshot()
+
+
+def test_the_overview_puts_alerts_first_and_each_figure_opens_its_page(
+    browsing: Browsing,
+) -> None:
+    browsing.sign_in("planner")
+    browsing.goto("/?lang=ja")
+    sections = browsing.p.locator("main > section").evaluate_all("s => s.map(e => e.id)")
+    assert sections[:2] == ["alerts", "kpis"]
+    assert "チャネル連携はまだ接続されていない" in browsing.p.inner_text("#sync-empty")
+    run_outs = browsing.p.locator("#alert-run-outs tbody tr")
+    if run_outs.count():
+        sku = run_outs.first.get_attribute("data-sku")
+        with browsing.p.expect_navigation():
+            run_outs.first.locator("a").click()
+        browsing.check()
+        assert browsing.p.url.endswith(f"/stock/{sku}")
+        browsing.goto("/")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#alert-excess-link")
+    browsing.check()
+    assert "flag=excess" in browsing.p.url
+    assert browsing.p.input_value("#health-table-flag") == "excess"
+    browsing.goto("/")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#kpi-card-stock-value")
+    browsing.check()
+    assert browsing.p.get_attribute('a[data-nav="stock"]', "aria-current") == "page"
 
 
 def test_a_viewer_sees_no_settings_link_and_cannot_open_settings(browsing: Browsing) -> None:

@@ -30,9 +30,15 @@ class Formatter:
         """A measured figure rounded to a whole number: ``123.6`` → ``124``."""
         return format_decimal(round(value), locale=self.locale)
 
-    def percent(self, share: float | Decimal) -> str:
-        """A share in [0, 1] as a whole percent: ``0.256`` → ``26%``."""
-        return format_percent(share, locale=self.locale)
+    def percent(self, share: float | Decimal, digits: int = 0) -> str:
+        """A share in [0, 1] as a percent: ``0.256`` → ``26%`` (``25.6%`` with one digit)."""
+        pattern = "#,##0%" if digits == 0 else "#,##0." + "0" * digits + "%"
+        return format_percent(share, format=pattern, locale=self.locale)
+
+    def decimal(self, value: float | Decimal, digits: int = 1) -> str:
+        """A ratio with a fixed number of decimals: ``2.503`` → ``2.5``."""
+        pattern = "#,##0." + "0" * digits if digits else "#,##0"
+        return format_decimal(value, format=pattern, locale=self.locale)
 
     def money(self, amount: Decimal | int) -> str:
         """``amount`` in the configured currency: ``￥1,234,567`` (ja), ``¥1,234,567`` (en)."""

@@ -16,8 +16,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from soko.api.auth import Scope
 from soko.api.deps import SessionDep, SettingsDep, StoreDep
 from soko.errors import ErrorCode, SokoError
-from soko.insight.overview import DEFAULT_WEEKS, Overview, build_overview
+from soko.insight.overview import (
+    DEFAULT_LEAD_DAYS,
+    DEFAULT_WEEKS,
+    PO_DUE_DAYS,
+    Kpis,
+    Overview,
+    build_alerts,
+    build_kpis,
+    build_overview,
+    days_of_inventory,
+    fill_rate,
+    round_money,
+    rounded_days,
+    rounded_share,
+    rounded_turnover,
+    turnover,
+)
 from soko.jobs import get_job
+from soko.settings import local_now
 from soko.web.auth import (
     CSRF_FIELD,
     CsrfDep,
@@ -98,9 +115,12 @@ def lang_links(request: Request) -> dict[str, str]:
 def overview_page(
     request: Request, user: UserDep, session: SessionDep, settings: SettingsDep, pages: PagesDep
 ) -> Response:
-    """The overview: catalogue, stock and the last four weeks of sales by channel."""
+    """Today: alerts first (run-outs, excess, sync, purchase orders due), then the KPIs with
+    their weekly trend, then sales by channel."""
     locale, _ = choose_locale(request, settings.default_locale)
     view = build_overview(session, currency=settings.currency, weeks=OVERVIEW_WEEKS)
+    kpis = build_kpis(session, currency=settings.currency, weeks=OVERVIEW_WEEKS)
+    alerts = None if view.is_empty else build_alerts(session, today=local_now(settings).date())
     return render_page(
         request,
         pages,
@@ -108,9 +128,50 @@ def overview_page(
         "overview.html",
         user=user,
         view=view,
+        kpis=kpis,
+        shown=shown_kpis(kpis) if kpis else None,
+        alerts=alerts,
+        sparks=sparklines(kpis, pages, locale) if kpis else {},
         chart=chart_data(view, pages, locale),
+        round_money=lambda amount: round_money(amount, settings.currency),
+        default_lead_days=DEFAULT_LEAD_DAYS,
+        po_due_days=PO_DUE_DAYS,
         page="overview",
     )
+
+
+def shown_kpis(kpis: Kpis) -> dict[str, Any]:
+    """The ratios as the page and ``/api/v1/kpis`` both show them (same rounding)."""
+    return {
+        "turnover": rounded_turnover(kpis.turnover),
+        "days_of_inventory": rounded_days(kpis.days_of_inventory),
+        "fill_rate": rounded_share(kpis.fill_rate),
+    }
+
+
+def sparklines(kpis: Kpis, pages: Pages, locale: str) -> dict[str, dict[str, Any]]:
+    """Each headline figure's weekly trend for ``overview.js``, with hover text formatted here."""
+    fmt = pages.formatter(locale)
+    labels = [fmt.date(w.start) for w in kpis.weeks]
+
+    def series(values: list[float | None], text: list[str]) -> dict[str, Any]:
+        return {"labels": labels, "values": values, "text": text}
+
+    turnovers = [turnover(w.cogs, w.average_stock_value, 7) for w in kpis.weeks]
+    days = [days_of_inventory(w.cogs, w.average_stock_value, 7) for w in kpis.weeks]
+    fills = [fill_rate(w.units_sold, w.unmet) for w in kpis.weeks]
+    return {
+        "sales": series(
+            [float(w.revenue) for w in kpis.weeks], [fmt.money(w.revenue) for w in kpis.weeks]
+        ),
+        "stock_value": series(
+            [float(w.stock_value_end) for w in kpis.weeks],
+            [fmt.money(round_money(w.stock_value_end, fmt.currency)) for w in kpis.weeks],
+        ),
+        "turnover": series(turnovers, [fmt.decimal(t) if t else "–" for t in turnovers]),
+        "days_of_inventory": series(days, [fmt.whole(d) if d else "–" for d in days]),
+        "fill_rate": series(fills, [fmt.percent(f, 1) if f is not None else "–" for f in fills]),
+    }
 
 
 def chart_data(view: Overview, pages: Pages, locale: str) -> dict[str, Any]:
