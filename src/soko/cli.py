@@ -114,6 +114,7 @@ def demo(
     if store_is_empty(settings):
         out.print(f"Loading the {preset.value} demo data set (one time)…")
         generate_into_store(settings, preset.value, 1, progress=True).print(out)
+        plan()  # the Orders page opens on a computed plan
     serve(host=host, port=port)
 
 

@@ -694,7 +694,7 @@ def run_plan(
                     ErrorCode.validation_error, "The forecast is empty: import orders first."
                 )
             plan_as_of = forecast.as_of
-            first_day = _first_day(daily)
+            first_day = first_day_of(daily)
             save_forecast(engine, forecast, plan_run_id=run_id)
         with stages.stage(STAGES[1]):
             ltv = _customer_value_at_risk(engine) if settings.customer_value else {}
@@ -716,7 +716,9 @@ def run_plan(
             )
         fail_job(engine, job_id, error=message)
         raise
-    finish_job(engine, job_id, result={"plan_run_id": run_id, **summary})
+    finish_job(
+        engine, job_id, result={"plan_run_id": run_id, "url": f"/orders?run={run_id}", **summary}
+    )
     return PlanOutcome(
         plan_run_id=run_id,
         as_of=plan_as_of,
@@ -728,7 +730,7 @@ def run_plan(
     )
 
 
-def _first_day(daily: pl.DataFrame) -> dt.date:
+def first_day_of(daily: pl.DataFrame) -> dt.date:
     """The forecast's first day: day 1 of every protection interval and of the season's rest."""
     first = daily["ds"].min()
     if isinstance(first, dt.datetime):
