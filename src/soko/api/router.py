@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from soko.api.deps import authorize
-from soko.api.routes import catalogue, health, jobs, kpis, ledger, overview, planning
+from soko.api.routes import (
+    catalogue,
+    customers,
+    health,
+    jobs,
+    kpis,
+    ledger,
+    overview,
+    planning,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -17,6 +26,7 @@ protected.include_router(catalogue.router)
 protected.include_router(ledger.router)
 protected.include_router(planning.router)
 protected.include_router(jobs.router)
+protected.include_router(customers.router)
 
 api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(health.router)

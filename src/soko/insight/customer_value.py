@@ -18,17 +18,21 @@ from an export or the demo reads the same every day).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from soko.customers import (
+    SEGMENTS,
     BgNbdFit,
     GammaGammaFit,
     clv,
+    cohort_retention,
     customer_summary,
     fit_bgnbd,
     fit_gamma_gamma,
@@ -526,3 +530,265 @@ def segment_export(data: CustomerData, models: CustomerModels) -> pl.DataFrame:
         )
         .sort("customer_id")
     )
+
+
+# --- one cached view of everything customer value shows ---------------------------------
+
+MIN_CUSTOMERS = 30
+"""Fewer customers than this leave the four BG/NBD parameters undetermined: no models."""
+MIN_REPEAT_CUSTOMERS = 10
+"""Gamma-Gamma's three parameters need at least this many customers with a repeat purchase."""
+
+
+@dataclass(frozen=True)
+class CustomerValueView:
+    """What the API and the Customers page show, computed once per state of the store.
+
+    ``status`` is ``ok``; ``no_customers`` (no order carries a customer: every
+    frame is empty); or ``too_few_customers`` (segments and cohorts are there,
+    the model columns are null and ``exposure`` is empty). ``message`` says
+    which, and what to do, in English for logs and API clients.
+    """
+
+    status: str
+    message: str
+    as_of: dt.date | None
+    data: CustomerData | None
+    models: CustomerModels | None
+    metrics: dict[str, float]
+    """``customers``, ``transactions``, ``revenue``, ``repeat_rate``,
+    ``average_order_value``, ``purchase_frequency`` (empty without customers)."""
+    customers: pl.DataFrame
+    """Per customer, by ``customer_id``: ``segment``, ``r_score``, ``f_score``, ``m_score``,
+    ``recency_days``, ``frequency``, ``monetary``, ``x``, ``t_x``, ``T``, ``p_alive``,
+    ``clv``, ``expected_transactions`` (next year), ``expected_spend`` (per transaction),
+    ``waiting_for`` (list of SKUs of open restock notices)."""
+    segments: pl.DataFrame
+    """Every segment: ``segment``, ``customers``, ``revenue``, ``clv_total``, ``clv_mean``."""
+    cohorts: pl.DataFrame
+    """:func:`soko.customers.cohort_retention` over same-day-merged transactions."""
+    exposure: pl.DataFrame
+    """:func:`sku_exposure` with the shortage cost's parts: ``residual_clv`` (mean),
+    ``ltv_at_risk_per_unit`` and ``shortage_cost`` per unit short."""
+    lapse: dict[str, LapseEstimate]
+    fit_seconds: float
+
+
+_CUSTOMER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "customer_id": pl.String,
+    "segment": pl.String,
+    "r_score": pl.Int64,
+    "f_score": pl.Int64,
+    "m_score": pl.Int64,
+    "recency_days": pl.Int64,
+    "frequency": pl.Int64,
+    "monetary": pl.Float64,
+    "x": pl.Int64,
+    "t_x": pl.Float64,
+    "T": pl.Float64,
+    "p_alive": pl.Float64,
+    "clv": pl.Float64,
+    "expected_transactions": pl.Float64,
+    "expected_spend": pl.Float64,
+    "waiting_for": pl.List(pl.String),
+}
+
+
+def _empty_view(message: str) -> CustomerValueView:
+    return CustomerValueView(
+        status="no_customers",
+        message=message,
+        as_of=None,
+        data=None,
+        models=None,
+        metrics={},
+        customers=pl.DataFrame(schema=_CUSTOMER_SCHEMA),
+        segments=pl.DataFrame(
+            {
+                "segment": list(SEGMENTS),
+                "customers": [0] * len(SEGMENTS),
+                "revenue": [0.0] * len(SEGMENTS),
+                "clv_total": [None] * len(SEGMENTS),
+                "clv_mean": [None] * len(SEGMENTS),
+            },
+            schema={
+                "segment": pl.String,
+                "customers": pl.Int64,
+                "revenue": pl.Float64,
+                "clv_total": pl.Float64,
+                "clv_mean": pl.Float64,
+            },
+        ),
+        cohorts=pl.DataFrame(
+            schema={
+                "cohort": pl.Date,
+                "months_since_first": pl.Int64,
+                "active_customers": pl.Int64,
+                "cohort_size": pl.Int64,
+                "retention": pl.Float64,
+            }
+        ),
+        exposure=pl.DataFrame(),
+        lapse={},
+        fit_seconds=0.0,
+    )
+
+
+def build_customer_value_view(engine: Engine) -> CustomerValueView:
+    """Read the store, fit the models (where there are enough customers) and derive every
+    table the API and the Customers page show. Uncached; see :func:`customer_value_view`."""
+    try:
+        data = load_customer_data(engine)
+    except ValueError as exc:
+        return _empty_view(str(exc))
+    started = time.perf_counter()
+    tx = merge_same_day(transactions(data))
+    scores = rfm_scores(tx, as_of=data.as_of)
+    metrics_row = purchase_metrics(tx).row(0, named=True)
+    metrics = {k: float(v) for k, v in metrics_row.items()}
+    waiting = (
+        data.notices.filter(pl.col("notified_at").is_null())
+        .group_by("customer_id")
+        .agg(pl.col("sku").unique().sort().alias("waiting_for"))
+    )
+    summary = customer_summary(transactions(data), calibration_end=data.as_of, time_unit=DAY)
+    n_repeat = int((summary["x"] > 0).sum())
+    models: CustomerModels | None = None
+    status, message = "ok", ""
+    if summary.height < MIN_CUSTOMERS or n_repeat < MIN_REPEAT_CUSTOMERS:
+        status = "too_few_customers"
+        message = (
+            f"{summary.height} customers, {n_repeat} with a repeat purchase: the CLV models "
+            f"need at least {MIN_CUSTOMERS} customers and {MIN_REPEAT_CUSTOMERS} with a repeat "
+            "purchase; import more order history with customer IDs."
+        )
+    else:
+        models = fit_customer_models(data)
+    per_customer = scores.select(
+        "customer_id",
+        pl.col("segment").cast(pl.String),
+        "r_score",
+        "f_score",
+        "m_score",
+        pl.col("recency_days").cast(pl.Int64),
+        pl.col("frequency").cast(pl.Int64),
+        pl.col("monetary").cast(pl.Float64),
+    ).join(summary.select("customer_id", "x", "t_x", "T"), on="customer_id", how="left")
+    exposure = pl.DataFrame()
+    lapse: dict[str, LapseEstimate] = {}
+    if models is not None:
+        values = customer_values(models)
+        s = models.summary
+        x = s["x"].to_numpy().astype(np.float64)
+        spend = s["mean_spend"].fill_null(0.0).to_numpy()
+        future = models.bgnbd.expected_transactions(
+            HORIZON_DAYS, x, s["t_x"].to_numpy(), s["T"].to_numpy()
+        )
+        per_tx = models.gamma_gamma.expected_spend(x, np.where(x > 0, spend, 0.0))
+        model_cols = values.select("customer_id", "p_alive", "clv").with_columns(
+            pl.Series("expected_transactions", future), pl.Series("expected_spend", per_tx)
+        )
+        analysis = lapse_analysis(data)
+        lapse = analysis.overall
+        exposure = with_shortage_cost(sku_exposure(data, models, analysis))
+    else:
+        model_cols = pl.DataFrame(
+            schema={
+                "customer_id": pl.String,
+                "p_alive": pl.Float64,
+                "clv": pl.Float64,
+                "expected_transactions": pl.Float64,
+                "expected_spend": pl.Float64,
+            }
+        )
+    customers = (
+        per_customer.join(model_cols, on="customer_id", how="left")
+        .join(waiting, on="customer_id", how="left")
+        .with_columns(pl.col("waiting_for").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .select(list(_CUSTOMER_SCHEMA))
+        .cast(_CUSTOMER_SCHEMA)  # type: ignore[arg-type]
+        .sort("customer_id")
+    )
+    clv_by_segment = customers.group_by("segment").agg(
+        pl.col("clv").sum().alias("clv_total"), pl.col("clv").mean().alias("clv_mean")
+    )
+    segments = (
+        segment_counts(scores)
+        .with_columns(pl.col("segment").cast(pl.String))
+        .join(clv_by_segment, on="segment", how="left")
+    )
+    if models is None:
+        segments = segments.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("clv_total"),
+            pl.lit(None, dtype=pl.Float64).alias("clv_mean"),
+        )
+    return CustomerValueView(
+        status=status,
+        message=message,
+        as_of=data.as_of,
+        data=data,
+        models=models,
+        metrics=metrics,
+        customers=customers,
+        segments=segments,
+        cohorts=cohort_retention(tx),
+        exposure=exposure,
+        lapse=lapse,
+        fit_seconds=time.perf_counter() - started,
+    )
+
+
+def with_shortage_cost(exposure: pl.DataFrame) -> pl.DataFrame:
+    """``exposure`` with the parts of :func:`shortage_costs`, computed the same way."""
+    return (
+        exposure.with_columns(
+            pl.col("residual_clv_mean").alias("residual_clv"),
+            pl.col("units_per_order").clip(lower_bound=1.0).alias("units_per_order"),
+        )
+        .with_columns(
+            (pl.col("p_lapse") * pl.col("residual_clv") / pl.col("units_per_order")).alias(
+                "ltv_at_risk_per_unit"
+            ),
+        )
+        .with_columns(
+            (pl.col("unit_margin").fill_null(0.0) + pl.col("ltv_at_risk_per_unit")).alias(
+                "shortage_cost"
+            )
+        )
+    )
+
+
+def store_state(engine: Engine) -> tuple[object, ...]:
+    """What identifies the store's customer data: counts and last ids of orders and lines,
+    and counts of restock notices and of answered ones. Cheap (indexed aggregates)."""
+    with engine.connect() as conn:
+        orders = conn.execute(select(func.count(Order.id), func.max(Order.id))).one()
+        lines = conn.execute(select(func.count(OrderLine.id), func.max(OrderLine.id))).one()
+        notices = conn.execute(
+            select(func.count(RestockNotice.id), func.count(RestockNotice.notified_at))
+        ).one()
+        skus = conn.execute(select(func.count(Sku.id), func.max(Sku.id))).one()
+    return (str(engine.url), *orders, *lines, *notices, *skus)
+
+
+_VIEW_CACHE: dict[str, tuple[tuple[object, ...], CustomerValueView]] = {}
+_VIEW_LOCK = threading.Lock()
+
+
+def customer_value_view(engine: Engine) -> CustomerValueView:
+    """:func:`build_customer_value_view`, cached per process and store until its data change.
+
+    The key is :func:`store_state`; a fit on the medium preset takes seconds
+    (docs/customer-value.md), so a second request, or the page after the API,
+    reuses it. One lock: concurrent first requests wait for one fit instead of
+    each starting their own.
+    """
+    state = store_state(engine)
+    url = str(engine.url)
+    with _VIEW_LOCK:
+        cached = _VIEW_CACHE.get(url)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        view = build_customer_value_view(engine)
+        _VIEW_CACHE[url] = (state, view)
+        return view
