@@ -144,7 +144,7 @@ def build_overview(session: Session, *, currency: str, weeks: int = 4) -> Overvi
 SPARK_WEEKS = 12  # weeks of trend behind each headline figure
 DEFAULT_LEAD_DAYS = 14  # for SKUs whose lead time is not recorded (SKU, product or supplier)
 PO_DUE_DAYS = 7
-ALERTS_SHOWN = 10
+ALERTS_SHOWN = 5  # rows of each alert on the overview; the rest are counted
 DAYS_A_YEAR = 365
 
 
