@@ -292,3 +292,33 @@ def test_the_excel_list_has_staple_and_seasonal_sheets(engine: Engine, tmp_path:
     seasonal = pl.read_excel(path, sheet_name="シーズン品 seasonal", engine="calamine")
     assert staple.height + seasonal.height == frame.height
     assert seasonal.height > 0
+
+
+def test_a_plan_is_approved_and_received_on_sqlite_and_postgresql(store: Settings) -> None:
+    engine = make_engine(store)
+    try:
+        generate_into_store(store, "small", 1)
+        first = run_plan(engine)
+        now = local_now()
+        with engine.begin() as conn:
+            lines = [v for v in orders.plan_lines(conn, first.plan_run_id) if v.quantity >= 2]
+            made = orders.approve(conn, [lines[0].id], actor="test", now=now)
+            po = orders.get_purchase_order(conn, made.purchase_orders[0])
+            got = orders.receive(
+                conn, po.lines[0].id, 1, received_on=now.date(), actor="test", now=now
+            )
+            orders.edit_line(conn, lines[1].id, excluded=True, note="見送り", actor="test", now=now)
+        assert got.on_hand_after >= 1
+        assert not got.closed
+        second = run_plan(engine)
+        with engine.connect() as conn:
+            again = {(v.sku, v.location): v for v in orders.plan_lines(conn, second.plan_run_id)}
+        kept = again[(lines[1].sku, lines[1].location)]
+        assert kept.excluded
+        assert kept.quantity == 0
+        assert kept.note == "見送り"
+        assert (lines[0].sku, lines[0].location) not in again or again[
+            (lines[0].sku, lines[0].location)
+        ].recommended_quantity == 0
+    finally:
+        engine.dispose()
