@@ -258,3 +258,65 @@ def test_a_transfer_is_in_transit_until_received(browsing: Browsing) -> None:
     browsing.check()
     assert browsing.p.locator("#sku-in-transit").count() == 0
     assert on_hand_of(browsing, code)[destination] == before.get(destination, 0) + 1
+
+
+# --- the channel rules editor ----------------------------------------------------------------
+
+
+def test_the_rules_editor_previews_a_buffer_then_saves_it(browsing: Browsing) -> None:
+    code, _ = stocked(browsing, 4)
+    channels = browsing.server.api(f"/balances/{quote(code, safe='')}").json()["channels"]
+    channel = max(channels, key=lambda c: c["available"])
+    assert channel["available"] > 0
+    browsing.sign_in("admin")
+    browsing.goto(f"/stock/{quote(code, safe='')}?lang=ja")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#edit-rules")
+    browsing.check()
+    feeds = browsing.p.inner_text(f'#default-feeds tr[data-channel="{channel["channel"]}"] td')
+    card = browsing.p.locator("fieldset.rule").last  # an empty card for a new rule
+    card.locator("select").select_option(channel["channel"])
+    card.locator('input[name^="locations-"]').fill(feeds)
+    card.locator('input[name^="buffer_units-"]').fill("2")
+    assert browsing.p.input_value("#sample") == code
+    with browsing.p.expect_navigation():
+        browsing.p.click("#preview-rules")
+    browsing.check()
+    cell = browsing.p.locator(f'#rules-preview td[data-channel="{channel["channel"]}"]')
+    assert int(cell.get_attribute("data-now") or -1) == channel["available"]
+    assert int(cell.get_attribute("data-edited") or -1) == max(0, channel["available"] - 2)
+    assert_no_sideways_scroll(browsing)
+    unchanged = browsing.server.api(f"/balances/{quote(code, safe='')}").json()["channels"]
+    assert unchanged == channels  # previewing saved nothing
+    with browsing.p.expect_navigation():
+        browsing.p.click("#save-rules")
+    browsing.check()
+    assert browsing.p.locator("#rules-saved").is_visible()
+    after = browsing.server.api(f"/balances/{quote(code, safe='')}").json()["channels"]
+    seen = {c["channel"]: c["available"] for c in after}
+    assert seen[channel["channel"]] == max(0, channel["available"] - 2)
+    # Remove the rule again ("—"), so the other tests see the demo's default rules.
+    saved = browsing.p.locator(f'fieldset.rule:has(option[value="{channel["channel"]}"][selected])')
+    saved.locator("select").select_option("")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#preview-rules")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#save-rules")
+    browsing.check()
+    restored = browsing.server.api(f"/balances/{quote(code, safe='')}").json()["channels"]
+    assert restored == channels
+
+
+def test_an_invalid_rule_is_named_on_the_page(browsing: Browsing) -> None:
+    browsing.sign_in("planner")
+    browsing.goto("/channel-rules?lang=en")
+    card = browsing.p.locator("fieldset.rule").last
+    card.locator("select").select_option(index=1)
+    card.locator('input[name^="locations-"]').fill("NO-SUCH-PLACE")
+    browsing.expect_error("status of 422")
+    with browsing.p.expect_navigation():
+        browsing.p.click("#preview-rules")
+    browsing.check()
+    assert "no location NO-SUCH-PLACE" in browsing.p.inner_text("#rules-errors")
+    assert browsing.p.locator("#save-rules").count() == 0
+    assert_no_sideways_scroll(browsing)

@@ -317,8 +317,8 @@ def default_locations(conn: Connection) -> dict[str, frozenset[str]]:
     return {code: frozenset(locs) for code, locs in feeds.items()}
 
 
-def rules_for(conn: Connection, sku: str, at: dt.datetime) -> dict[str, ChannelRule]:
-    """The rule in force for every channel: the seller's, else the default feeding."""
+def seller_rules(conn: Connection) -> list[ChannelRule]:
+    """Every rule the seller set, whether it holds now or not."""
     r_ = ChannelRuleRow
     rows = conn.execute(
         select(
@@ -335,8 +335,9 @@ def rules_for(conn: Connection, sku: str, at: dt.datetime) -> dict[str, ChannelR
         )
         .join(Channel, Channel.id == ChannelRuleRow.channel_id)
         .outerjoin(Sku, Sku.id == ChannelRuleRow.sku_id)
+        .order_by(Channel.code, ChannelRuleRow.id)
     ).all()
-    seller = [
+    return [
         ChannelRule(
             channel=r.channel,
             locations=frozenset(r.location_codes),
@@ -351,11 +352,93 @@ def rules_for(conn: Connection, sku: str, at: dt.datetime) -> dict[str, ChannelR
         )
         for r in rows
     ]
+
+
+def with_defaults(
+    seller: list[ChannelRule], defaults: dict[str, frozenset[str]], sku: str, at: dt.datetime
+) -> dict[str, ChannelRule]:
+    """The rule in force for every channel: the seller's, else the default feeding."""
     chosen = active_rules(seller, sku, at)
-    for channel, locations in default_locations(conn).items():
+    for channel, locations in defaults.items():
         if channel not in chosen and locations:
             chosen[channel] = ChannelRule(channel=channel, locations=locations)
     return chosen
+
+
+def rules_for(conn: Connection, sku: str, at: dt.datetime) -> dict[str, ChannelRule]:
+    """The rule in force for every channel: the seller's, else the default feeding."""
+    return with_defaults(seller_rules(conn), default_locations(conn), sku, at)
+
+
+def replace_rules(conn: Connection, rules: list[ChannelRule]) -> None:
+    """Make ``rules`` the seller's whole rule set, in one transaction.
+
+    Every code is checked first and named when unknown, so a refused set
+    changes nothing. A reservation reads the rules inside its own transaction,
+    so it sees either the old set or the new one, never half of each.
+    """
+    channels = dict(conn.execute(select(Channel.code, Channel.id)).all())
+    locations = set(conn.execute(select(Location.code)).scalars().all())
+    skus = {r.sku for r in rules if r.sku is not None}
+    sku_ids = (
+        dict(conn.execute(select(Sku.code, Sku.id).where(Sku.code.in_(skus))).all()) if skus else {}
+    )
+    for rule in rules:
+        if rule.channel not in channels:
+            raise _fail(ErrorCode.unknown_channel, f"No channel {rule.channel!r} in the store.")
+        if rule.sku is not None and rule.sku not in sku_ids:
+            raise _fail(ErrorCode.unknown_sku, f"No SKU {rule.sku!r} in the store.")
+        for code in sorted(rule.locations - locations):
+            raise _fail(ErrorCode.unknown_location, f"No location {code!r} in the store.")
+    conn.execute(table_of(ChannelRuleRow).delete())
+    if rules:
+        conn.execute(
+            table_of(ChannelRuleRow).insert(),
+            [
+                {
+                    "channel_id": channels[r.channel],
+                    "sku_id": sku_ids[r.sku] if r.sku is not None else None,
+                    "location_codes": sorted(r.locations),
+                    "buffer_units": r.buffer_units,
+                    "buffer_pct": r.buffer_pct,
+                    "cap": r.cap,
+                    "ratio": r.ratio,
+                    "priority": r.priority,
+                    "starts_at": r.starts_at,
+                    "ends_at": r.ends_at,
+                }
+                for r in rules
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class RulesPreview:
+    sku: str
+    channels: list[tuple[str, int, int]]  # channel, sees now, would see under the edited rules
+
+
+def preview_rules(
+    conn: Connection, edited: list[ChannelRule], skus: list[str], *, mode: Mode, now: dt.datetime
+) -> list[RulesPreview]:
+    """What each channel sees now and would see under ``edited`` at ``now``, SKU by SKU.
+
+    Both figures come from the same pure :func:`channel_availability` on the same
+    balances; only the rules differ. Nothing is written.
+    """
+    current = seller_rules(conn)
+    defaults = default_locations(conn)
+    out = []
+    for sku in skus:
+        stock, _ = _stock(conn, sku_id(conn, sku))
+        was = channel_availability(stock, with_defaults(current, defaults, sku, now), mode)
+        will = channel_availability(stock, with_defaults(edited, defaults, sku, now), mode)
+        out.append(
+            RulesPreview(
+                sku, [(c, was.get(c, 0), will.get(c, 0)) for c in sorted(set(was) | set(will))]
+            )
+        )
+    return out
 
 
 def _stock(conn: Connection, sku: int, *, by_channel: bool = True) -> tuple[Stock, dict[str, int]]:

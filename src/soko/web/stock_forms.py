@@ -30,6 +30,7 @@ from soko.ledger import service, transfers
 from soko.ledger.rules import Mode
 from soko.settings import Settings, local_now
 from soko.store.queries import list_channels, sku_info
+from soko.web import rules
 from soko.web.auth import CsrfDep, page_requires
 from soko.web.i18n import choose_locale
 from soko.web.pages import PagesDep, render_page
@@ -38,6 +39,7 @@ from soko.web.stock import MANY, ordered_locations, render_sku
 from soko.web.users import WebUser
 
 router = APIRouter(include_in_schema=False)
+router.include_router(rules.router)  # the rules editor changes what channels see, too
 
 MAX_UNITS = 1_000_000
 Text = Annotated[str, Form(max_length=300)]
