@@ -322,3 +322,26 @@ def test_a_plan_is_approved_and_received_on_sqlite_and_postgresql(store: Setting
         ].recommended_quantity == 0
     finally:
         engine.dispose()
+
+
+def test_the_supplier_forecast_export_sums_the_kept_forecast_per_week(engine: Engine) -> None:
+    from soko.forecast.service import latest_forecast
+
+    with engine.connect() as conn:
+        supplier = orders.plan_lines(conn, _run_id(engine))[0].supplier
+    assert supplier is not None
+    raw = exports.supplier_forecast_csv(engine, supplier, weeks=4)
+    frame = pl.read_csv(io.BytesIO(raw))
+    weeks = [c for c in frame.columns if c not in ("SKU", "total")]
+    assert len(weeks) == 4
+    forecast = latest_forecast(engine)
+    assert forecast is not None
+    first = forecast.daily["ds"].min()
+    sku = frame["SKU"][0]
+    expected = forecast.daily.filter(
+        (pl.col("sku") == sku) & ((pl.col("ds") - pl.lit(first)).dt.total_days() < 28)
+    )["mean"].sum()
+    assert abs(frame["total"][0] - expected) < 0.2
+    with engine.connect() as conn:
+        others = {v.sku for v in orders.plan_lines(conn, _run_id(engine)) if v.supplier != supplier}
+    assert not (set(frame["SKU"]) & others)
