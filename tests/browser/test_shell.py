@@ -166,6 +166,13 @@ def test_a_form_posted_without_its_csrf_token_is_refused(browsing: Browsing) -> 
     assert response is not None
     assert response.status == 403
     assert "The form was refused." in browsing.p.inner_text("main")
+    # Its language switch opens a page (it does not send the refused form's URL again).
+    with browsing.p.expect_navigation() as switched:
+        browsing.p.click('nav.langswitch a[hreflang="ja"]')
+    browsing.check()
+    assert switched.value is not None
+    assert switched.value.status == 200
+    assert browsing.p.evaluate("document.documentElement.lang") == "ja"
     # The refused sign-out did not happen: the planner is still signed in.
     browsing.goto("/")
     assert "ken" in browsing.p.inner_text("#signed-in-as")

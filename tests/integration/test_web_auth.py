@@ -121,6 +121,33 @@ def test_a_form_without_its_csrf_token_is_a_403(with_users: TestClient) -> None:
     assert forged.json()["code"] == "csrf_token_invalid"
 
 
+def test_the_refusal_page_switches_language_without_resending_the_form(
+    with_users: TestClient,
+) -> None:
+    with_users.get("/login")
+    refused = with_users.post(
+        "/login?lang=en", data={"name": "admin-user"}, headers={"accept": "text/html"}
+    )
+    assert refused.status_code == 403
+    links = re.findall(r'<a href="([^"]+)" hreflang="(ja|en)"', refused.text)
+    assert {lang for _, lang in links} == {"ja", "en"}
+    for href, lang in links:
+        switched = with_users.get(href if href.startswith("/") else f"/login{href}")
+        assert switched.status_code == 200, href
+        assert f'<html lang="{lang}">' in switched.text
+
+
+def test_the_session_cookie_is_secure_over_https_and_not_over_plain_http(
+    settings: Settings,
+) -> None:
+    with TestClient(create_app(settings), base_url="https://soko.example") as over_tls:
+        cookie = over_tls.get("/login").headers["set-cookie"]
+        assert "secure" in cookie.lower()
+        assert "httponly" in cookie.lower()
+    with TestClient(create_app(settings)) as plain:
+        assert "secure" not in plain.get("/login").headers["set-cookie"].lower()
+
+
 def test_only_an_admin_opens_settings(with_users: TestClient) -> None:
     for role in Role:
         with_users.cookies.clear()

@@ -15,7 +15,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from starlette.middleware.sessions import SessionMiddleware
 
 import soko
 from soko.api.deps import Store
@@ -29,6 +28,7 @@ from soko.web.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
     SESSION_IDLE_SECONDS,
+    SessionCookies,
     SignInRequired,
     csrf_token,
     login_url,
@@ -129,7 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app, render_problem)
     app.add_exception_handler(SignInRequired, to_sign_in)
     app.add_middleware(
-        SessionMiddleware,
+        SessionCookies,
         secret_key=secret_key(settings),
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_IDLE_SECONDS,

@@ -10,10 +10,13 @@ The CSRF token is bound to the session and compared in constant time.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from soko.api.auth import SESSION_CSRF_KEY, SESSION_USER_KEY, Scope
 from soko.api.deps import Store, StoreDep
@@ -25,6 +28,43 @@ SESSION_IDLE_SECONDS = 8 * 3600
 CSRF_FIELD = "csrf_token"
 USER_KEY = SESSION_USER_KEY
 CSRF_KEY = SESSION_CSRF_KEY
+
+
+class SessionCookies:
+    """Starlette's signed-cookie sessions, with ``Secure`` on the cookie whenever the request
+    came over HTTPS (directly, or through a proxy uvicorn trusts for ``X-Forwarded-Proto``),
+    or always with ``force_secure`` (when TLS ends before a proxy that does not say so).
+
+    A ``Secure`` cookie is never sent over plain HTTP, so it cannot leak on a
+    downgraded link; plain-HTTP development keeps working without it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_key: str,
+        session_cookie: str,
+        max_age: int,
+        same_site: Literal["lax", "strict", "none"] = "lax",
+        force_secure: bool = False,
+    ) -> None:
+        def sessions(secure: bool) -> SessionMiddleware:
+            return SessionMiddleware(
+                app,
+                secret_key=secret_key,
+                session_cookie=session_cookie,
+                max_age=max_age,
+                same_site=same_site,
+                https_only=secure,
+            )
+
+        self._plain = sessions(force_secure)
+        self._secure = sessions(True)
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        secure = scope.get("scheme") in ("https", "wss")
+        await (self._secure if secure else self._plain)(scope, receive, send)
 
 
 class SignInRequired(Exception):
