@@ -208,7 +208,8 @@ def test_campaign_uplift_brings_the_order_forward() -> None:
 def test_order_cost_sizes_a_lot_above_the_weekly_need() -> None:
     # EOQ = √(2·K·D/h) = √(2·5000·3650/250) ≈ 382 > 70 a week.
     result = recommend(inputs(order_cost=5000.0))
-    assert result.order_up_to[0] - result.reorder_point[0] == math.ceil(
+    # Ordered at IP = s − 1, the order is the lot: S − (s − 1) = ⌈EOQ − 70⌉ + the week's 70.
+    assert result.order_up_to[0] - result.reorder_point[0] + 1 == math.ceil(
         math.sqrt(2 * 5000 * 3650 / 250) - 70
     )
     assert result.cycle_days[0] == pytest.approx(math.sqrt(2 * 5000 * 3650 / 250) / 10)

@@ -31,8 +31,9 @@ The policy is a periodic-review (R, s, S) system, time in days:
   ch. 7, the B2 "cost per unit short" rule for (R, S) and (s, Q) systems with
   lost sales, p_u≥(k) = h_C/(B + h_C)). The margin-only level uses B = margin.
 * **Levels**: reorder point s (smallest integer with the chosen service),
-  safety stock SS = s − μ_T, order-up-to S = s + (Q − μ·R) rounded up; with no
-  lot sizing S = s = μ_T + SS, DESIGN.md's S = μ(L + R) + SS. With continuous
+  safety stock SS = s − μ_T, order-up-to S = s − 1 + (Q − μ·R) rounded up
+  (orders go out at IP < s, typically at s − 1, so the order is the lot); with
+  no lot sizing S = s = μ_T + SS, DESIGN.md's S = μ(L + R) + SS. With continuous
   review (R → 0) s tends to DESIGN.md's μL + SS.
 * **Order**: inventory position IP = on hand + on order − reserved −
   backorders; when IP < s, order S − IP, at least the MOQ, rounded up to the
@@ -46,7 +47,7 @@ The policy is a periodic-review (R, s, S) system, time in days:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import numpy as np
@@ -441,7 +442,9 @@ def recommend(inputs: PolicyInputs, *, target: Target = "cycle") -> PolicyResult
         level = np.where(override, override_level, fill_rate)
         margin_level = fill(s_margin)
 
-    order_up_to = reorder + lot_above
+    # Orders go out once IP < s, typically at s − 1: S = s − 1 + lot orders a whole lot
+    # (s + lot would round an MOQ-sized lot up to two case packs).
+    order_up_to = reorder + np.maximum(lot_above - 1, 0)
     order_up_to[mto] = 0
     position = inputs.on_hand + inputs.on_order - inputs.reserved - inputs.backorders
     quantity = order_quantity(position, reorder, order_up_to, inputs.moq, inputs.case_pack)
@@ -480,67 +483,6 @@ def recommend(inputs: PolicyInputs, *, target: Target = "cycle") -> PolicyResult
         expected_shortage_cost=shortage * short_units * zero,
         expected_on_hand=(left_units + (order_up_to - reorder + mu * uplift * review) / 2) * zero,
     )
-
-
-def recommend_within_budget(
-    inputs: PolicyInputs,
-    budget: float,
-    *,
-    target: Target = "cycle",
-    tolerance: float = 0.005,
-) -> tuple[PolicyResult, float]:
-    """:func:`recommend` with the stock it keeps worth at most ``budget`` at unit cost.
-
-    A cash limit on stock is priced as an extra holding rate θ (per year, on
-    unit cost) charged on every row alike: by Everett's theorem (1963,
-    "Generalized Lagrange multiplier method for solving problems of optimum
-    allocation of resources", Operations Research 11(3) 399-417) the levels
-    that minimise holding + θ·value + shortage cost are the cheapest ones for
-    the stock they hold (counted by :func:`projected_on_hand`, so stock already
-    above plan uses up budget), so the budget goes where a unit short costs most per
-    unit of value held — the exchange-curve argument of Silver, Pyke & Thomas
-    ch. 7. θ is found by bisection on Σ unit cost × expected on hand; θ = 0 when
-    the unconstrained policy fits. Returns the result and θ.
-    """
-    if not budget > 0:
-        raise PolicyInputError("budget", f"must be positive, got {budget}")
-
-    def at(theta: float) -> tuple[PolicyResult, float]:
-        charged = replace(inputs, holding_rate=inputs.holding_rate + theta)
-        result = recommend(charged, target=target)
-        return result, float(projected_on_hand(inputs, result) @ inputs.unit_cost)
-
-    result, value = at(0.0)
-    if value <= budget:
-        return result, 0.0
-    low, high = 0.0, 1.0
-    result, value = at(high)
-    while value > budget and high < 1e6:
-        low, high = high, high * 4
-        result, value = at(high)
-    best = result
-    while high - low > tolerance * max(high, 1e-9):
-        mid = (low + high) / 2
-        result, value = at(mid)
-        if value <= budget:
-            high, best = mid, result
-        else:
-            low = mid
-    return best, high
-
-
-def projected_on_hand(inputs: PolicyInputs, result: PolicyResult) -> F64:
-    """Average stock on hand over the coming cycle: the policy's ``expected_on_hand``, or
-    what is already there and on its way, IP − μ·(L + R/2), when that is more.
-
-    Stock above the plan is sunk until sold, so a budget must count it; with IP
-    at the order-up-to level the two expressions agree.
-    """
-    mu = result.demand_over_protection / np.maximum(result.protection_days, 1e-12)
-    review = inputs.review_days.astype(np.float64)
-    already = result.inventory_position - mu * (inputs.lead_time_mean + review / 2)
-    projected: F64 = np.maximum(result.expected_on_hand, already)
-    return np.maximum(projected, 0.0)
 
 
 @dataclass(frozen=True)

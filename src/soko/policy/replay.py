@@ -32,13 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from soko.policy.engine import (
-    PolicyInputs,
-    Target,
-    order_quantity,
-    recommend,
-    recommend_within_budget,
-)
+from soko.policy.engine import PolicyInputs, Target, order_quantity, recommend
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -132,7 +126,7 @@ class ReplayResult:
     def line(self) -> str:
         """One row of the printed comparison."""
         return (
-            f"{self.name:<22} total {self.total:>12,.0f} = holding {self.holding:>10,.0f}"
+            f"{self.name:<26} total {self.total:>12,.0f} = holding {self.holding:>10,.0f}"
             f" + ordering {self.ordering:>9,.0f} + lost margin {self.lost_margin:>10,.0f}"
             f" + lost customer value {self.lost_customer_value:>10,.0f}"
             f" | mean stock value {self.mean_stock_value:>11,.0f}"
@@ -243,14 +237,11 @@ def engine_policy(
     window: int = 56,
     target: Target = "cycle",
     uplift: Callable[[int], F64] | None = None,
-    budget: float | None = None,
 ) -> Policy:
     """:func:`soko.policy.engine.recommend` with the rolling demand estimate and the
     replay's stock; every other input (costs, lead times, customer value at risk,
     MOQ, case pack) comes from ``template``. ``uplift(day)``, if given, is the
-    campaign uplift over the protection interval that starts on ``day``; ``budget``, if
-    given, caps the value of the stock the policy plans to keep
-    (:func:`soko.policy.engine.recommend_within_budget`)."""
+    campaign uplift over the protection interval that starts on ``day``."""
 
     def policy(view: ReplayView) -> I64:
         mean, sd = rolling_demand(view.history, window)
@@ -267,8 +258,6 @@ def engine_policy(
                 "demand_uplift": None if uplift is None else uplift(view.day),
             }
         )
-        if budget is None:
-            return recommend(inputs, target=target).order_quantity
-        return recommend_within_budget(inputs, budget, target=target)[0].order_quantity
+        return recommend(inputs, target=target).order_quantity
 
     return policy
