@@ -189,6 +189,27 @@ def test_fill_rate_override_reaches_the_fill_rate_and_one_unit_less_does_not() -
     assert result.fill_rate[0] == pytest.approx(fill(s))
 
 
+def test_a_slow_mover_is_kept_on_the_shelf_only_when_that_costs_less_than_losing_its_sales() -> (
+    None
+):
+    # 0.01 a day over 12 days: P(no demand) = e^−0.12 = 0.887 above the critical ratio, so the
+    # newsvendor says 0 — which, with lost sales, would never reorder. Stocking an MOQ of 10
+    # costs ≈ 250/365 × 5.9 = 4.0 a day in holding; losing every sale costs 0.01 × margin.
+    slow: dict[str, Any] = {
+        "demand_mean": 0.01,
+        "demand_sd": 0.1,
+        "lead_time_mean": 5.0,
+        "unit_cost": 1000.0,
+        "moq": 10,
+    }
+    kept = recommend(inputs(unit_price=1500.0, **slow))  # losing sales: 5.0 a day
+    dropped = recommend(inputs(unit_price=1300.0, **slow))  # losing sales: 3.0 a day
+    assert kept.critical_ratio[0] < math.exp(-0.12)
+    assert kept.reorder_point[0] == 1
+    assert dropped.reorder_point[0] == 0
+    assert recommend(inputs(on_hand=0, unit_price=1500.0, **slow)).order_quantity[0] == 10
+
+
 def test_made_to_order_rows_are_never_stocked() -> None:
     result = recommend(inputs(made_to_order=True, customer_value_at_risk=5000.0))
     assert result.order_quantity[0] == 0
@@ -349,5 +370,7 @@ def test_a_cycle_override_is_met_by_the_smallest_reorder_point(
         policy.demand_uplift if policy.demand_uplift is not None else np.ones(len(policy)),
     )
     lower = demand.cdf(result.reorder_point - 1)
-    positive = stocked & (result.reorder_point > 0)
-    assert np.all(lower[positive] < level + 1e-9)
+    # A reorder point of 1 is the floor for a stocked row (0 would never reorder).
+    above_floor = stocked & (result.reorder_point > 1)
+    assert np.all(lower[above_floor] < level + 1e-9)
+    assert np.all(result.reorder_point[stocked & (policy.demand_mean >= 1e-9)] >= 1)
