@@ -83,8 +83,10 @@ def test_stock_already_above_the_season_target_buys_nothing_and_says_so() -> Non
     )
     assert buy.quantity == 0
     assert "stock_exceeds_season" in buy.flags
+    assert "leftover_at_season_end" not in buy.flags  # nothing bought, nothing to flag
     # E[(30 − D)⁺] for D ~ Poisson(4) is 26 units left over
     assert abs(buy.expected_leftover - 26.0) < 1e-6
+    assert buy.leftover_from_buy == 0.0
 
 
 def test_goods_that_would_arrive_after_the_season_are_not_bought() -> None:
@@ -102,18 +104,59 @@ def test_goods_that_would_arrive_after_the_season_are_not_bought() -> None:
     assert "arrives_after_season" in buy.flags
 
 
+def _poisson_leftover(mean: float, level: int) -> float:
+    d = np.arange(0, int(mean * 10 + 50))
+    return float(np.sum(np.maximum(level - d, 0) * stats.poisson.pmf(d, mean)))
+
+
 def test_a_buy_expected_to_leave_stock_at_season_end_is_flagged() -> None:
-    # Salvage close to cost makes the newsvendor buy well above the mean: leftover is likely.
+    # A markdown close to cost makes the newsvendor buy well above the mean.
     buy = seasonal_buy(
-        demand_mean=50.0,
-        demand_sd=15.0,
-        inventory_position=0,
+        demand_mean=8.0,
+        demand_sd=2.8,
+        inventory_position=6,
         unit_cost=2000.0,
         salvage_value=1900.0,
         shortage_cost=6000.0,
         days_left=90,
         lead_time_days=14,
     )
-    assert buy.quantity > 50
-    assert buy.expected_leftover > 0.2 * buy.quantity
+    level = 6 + int(buy.quantity)
+    from_buy = _poisson_leftover(8.0, level) - _poisson_leftover(8.0, 6)
+    assert abs(buy.leftover_from_buy - from_buy) < 1e-6
+    assert from_buy >= max(1.0, 0.25 * buy.quantity)
+    assert "leftover_at_season_end" in buy.flags
+
+
+def test_a_modest_top_up_is_not_flagged() -> None:
+    # Even odds between a unit short and a unit marked down: stock to about the median.
+    buy = seasonal_buy(
+        demand_mean=8.0,
+        demand_sd=2.8,
+        inventory_position=3,
+        unit_cost=2000.0,
+        salvage_value=0.0,
+        shortage_cost=2000.0,
+        days_left=90,
+        lead_time_days=14,
+    )
+    assert buy.quantity == 5
+    assert "leftover_at_season_end" not in buy.flags
+
+
+def test_a_case_packed_buy_is_judged_as_it_will_be_ordered() -> None:
+    buy = seasonal_buy(
+        demand_mean=8.0,
+        demand_sd=2.8,
+        inventory_position=3,
+        unit_cost=2000.0,
+        salvage_value=0.0,
+        shortage_cost=2000.0,
+        days_left=90,
+        lead_time_days=14,
+        rounding=lambda q: float(-(-q // 12) * 12),
+    )
+    assert buy.quantity == 12
+    from_buy = _poisson_leftover(8.0, 15) - _poisson_leftover(8.0, 3)
+    assert abs(buy.leftover_from_buy - from_buy) < 1e-6
     assert "leftover_at_season_end" in buy.flags

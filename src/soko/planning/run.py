@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from scipy import stats
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from soko.errors import ErrorCode, SokoError
 from soko.planning.quantities import orderable
@@ -408,17 +409,10 @@ def compute_lines(
             shortage_cost=margin + risk[i],
             days_left=days_left,
             lead_time_days=row["lead_mean"],
+            rounding=partial(_round_one, case_pack=int(pack[i]), moq=int(moq[i])),
         )
         margin_ratio = margin / (margin + max(cost[i] - salvage, 1e-6)) if margin > 0 else 0.0
-        quantity[i] = (
-            0
-            if row["made_to_order"]
-            else int(
-                orderable(np.array([buy.quantity]), case_pack=pack[i : i + 1], moq=moq[i : i + 1])[
-                    0
-                ]
-            )
-        )
+        quantity[i] = 0 if row["made_to_order"] else round(buy.quantity)
         service[i] = buy.critical_ratio
         explanations.append(
             {
@@ -436,6 +430,7 @@ def compute_lines(
                 "margin_lost": _r(margin, 2),
                 "customer_value_at_risk": _r(risk[i], 2),
                 "expected_leftover": _r(buy.expected_leftover, 2),
+                "leftover_from_buy": _r(buy.leftover_from_buy, 2),
                 "expected_short": _r(buy.expected_short, 2),
                 "lead_time_source": row["lead_source"],
                 "raw_quantity": _r(buy.quantity, 2),
@@ -500,6 +495,12 @@ def compute_lines(
             }
         )
     return lines
+
+
+def _round_one(quantity: float, *, case_pack: int, moq: int) -> float:
+    """One quantity in whole cases of at least the MOQ (see :func:`orderable`)."""
+    packed = orderable(np.array([quantity]), case_pack=np.array([case_pack]), moq=np.array([moq]))
+    return float(packed[0])
 
 
 def _staple_explanation(policy: PolicyResult, i: int, row: dict[str, Any]) -> dict[str, Any]:
@@ -574,6 +575,11 @@ def _open_edits(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
             PlanLine.plan_run_id == latest,
             PlanLine.approved_at.is_(None),
             PlanLine.edited_at.is_not(None),
+            or_(
+                PlanLine.edited_quantity.is_not(None),
+                PlanLine.excluded.is_(True),
+                PlanLine.note.is_not(None),
+            ),
         )
     ).all()
     return {
