@@ -17,7 +17,7 @@ from pathlib import Path
 import fastexcel
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from soko.insight.health import Flag, build_health
 from soko.settings import Settings
@@ -196,3 +196,21 @@ def test_every_column_and_state_reads_in_japanese() -> None:
     labels |= {c.note for by in ("sku", "product") for c in file_columns_for(by) if c.note}
     labels |= set(FLAGS.values())
     assert sorted(m for m in labels if ja.gettext(m) == m) == []
+
+
+def test_figures_follow_a_change_of_stock_at_once(tmp_path: Path) -> None:
+    _, engine = migrated_settings(tmp_path / "data")
+    fill(engine)
+    with session_scope(engine) as session:
+        before = {r.code: r.on_hand for r in build_health(session).rows}
+        session.execute(
+            update(Balance)
+            .where(Balance.sku_id == select(Sku.id).where(Sku.code == "CAP-BLK").scalar_subquery())
+            .values(on_hand=2)
+        )
+    with session_scope(engine) as session:
+        after = {r.code: r for r in build_health(session).rows}
+    engine.dispose()
+    assert before["CAP-BLK"] == 0
+    assert after["CAP-BLK"].on_hand == 2  # 60 days of cover at 3 units in 90 days
+    assert after["CAP-BLK"].flag == Flag.ok

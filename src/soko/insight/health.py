@@ -22,15 +22,31 @@ Definitions (per SKU; a product sums its SKUs' units, money and stock first):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar, cast
 
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
-from soko.store.tables import Balance, Order, OrderLine, Product, Sku
+from soko.store.tables import (
+    Balance,
+    ImportRun,
+    Movement,
+    Order,
+    OrderLine,
+    Product,
+    PurchaseOrderLine,
+    Receipt,
+    RestockNotice,
+    Sku,
+)
+
+T = TypeVar("T")
 
 SHORT_DAYS = 30
 LONG_DAYS = 90
@@ -129,8 +145,73 @@ class _SkuFacts:
     last_sale: dt.datetime | None = None
 
 
+StoreState = tuple[object, ...]
+_MEMO: OrderedDict[tuple[object, ...], object] = OrderedDict()
+_MEMO_SIZE = 16
+_memo_lock = threading.Lock()
+
+
+def store_state(session: Session) -> StoreState:
+    """A cheap fingerprint of everything these figures read, taken in one statement.
+
+    Every change of stock writes a movement, every import an import run, every
+    sale an order line; ids only grow, so the newest ids (with the stock total
+    and catalogue size as a second guard) change whenever the figures could.
+    Each part is an index lookup or a scan of the small balance table; it is
+    taken once per session (one request) and kept in ``session.info``.
+    """
+    known = session.info.get("soko_store_state")
+    if known is not None:
+        return cast(StoreState, known)
+    row = session.execute(
+        select(
+            select(func.max(OrderLine.id)).scalar_subquery(),
+            select(func.max(Order.ordered_at)).scalar_subquery(),
+            select(func.max(Movement.id)).scalar_subquery(),
+            select(func.max(ImportRun.id)).scalar_subquery(),
+            select(func.max(Receipt.id)).scalar_subquery(),
+            select(func.max(RestockNotice.id)).scalar_subquery(),
+            select(func.max(PurchaseOrderLine.id)).scalar_subquery(),
+            select(func.count(Sku.id)).scalar_subquery(),
+            select(func.sum(Sku.stock_version)).scalar_subquery(),
+            select(func.count(Balance.id)).scalar_subquery(),
+            select(func.sum(Balance.on_hand)).scalar_subquery(),
+            select(func.sum(Balance.reserved)).scalar_subquery(),
+        )
+    ).one()
+    state = (str(session.get_bind().engine.url), *row)
+    session.info["soko_store_state"] = state
+    return state
+
+
+def memoised(key: tuple[object, ...], compute: Callable[[], T]) -> T:
+    """``compute()`` once per ``key`` (which holds a ``store_state``); the last few kept.
+
+    The overview and the health table read every order line of three months;
+    on a large store that takes seconds, while the figures change only when
+    the store does. Values are immutable (frozen dataclasses), so sharing
+    them between requests is safe.
+    """
+    with _memo_lock:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return cast(T, _MEMO[key])
+    value = compute()
+    with _memo_lock:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
 def build_health(session: Session, *, by_product: bool = False) -> Health:
-    """Health rows of every SKU (or product, ``by_product``) in code order."""
+    """Health rows of every SKU (or product, ``by_product``) in code order, memoised per
+    store state."""
+    key = ("health", by_product, *store_state(session))
+    return memoised(key, lambda: _build_health(session, by_product=by_product))
+
+
+def _build_health(session: Session, *, by_product: bool) -> Health:
     last = session.execute(select(func.max(Order.ordered_at))).scalar_one_or_none()
     end = dt.datetime.combine(last.date() + dt.timedelta(days=1), dt.time()) if last else None
     facts = _sku_facts(session, end)

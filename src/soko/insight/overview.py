@@ -16,6 +16,7 @@ from babel.numbers import get_currency_precision
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
+from soko.insight.health import Flag, build_health, memoised, store_state
 from soko.store import queries
 from soko.store.queries import ChannelSales
 from soko.store.tables import (
@@ -104,9 +105,15 @@ def sales_window(last_order_at: dt.datetime, weeks: int) -> SalesWindow:
 
 
 def build_overview(session: Session, *, currency: str, weeks: int = 4) -> Overview:
-    """Headline figures of the store, with sales over the last ``weeks`` weeks."""
+    """Headline figures of the store, with sales over the last ``weeks`` weeks (memoised per
+    store state)."""
     if not 1 <= weeks <= MAX_WEEKS:
         raise ValueError(f"weeks must be between 1 and {MAX_WEEKS}, not {weeks}")
+    key = ("overview", currency, weeks, *store_state(session))
+    return memoised(key, lambda: _build_overview(session, currency=currency, weeks=weeks))
+
+
+def _build_overview(session: Session, *, currency: str, weeks: int) -> Overview:
     counts = queries.catalogue_counts(session)
     stock = queries.stock_totals(session)
     last = queries.last_order_at(session)
@@ -284,6 +291,12 @@ def _day(value: object) -> dt.date:
 
 
 def build_kpis(session: Session, *, currency: str, weeks: int = DEFAULT_WEEKS) -> Kpis | None:
+    """``_build_kpis`` memoised per store state (see ``soko.insight.health.memoised``)."""
+    key = ("kpis", currency, weeks, *store_state(session))
+    return memoised(key, lambda: _build_kpis(session, currency=currency, weeks=weeks))
+
+
+def _build_kpis(session: Session, *, currency: str, weeks: int) -> Kpis | None:
     """Headline KPIs over the last ``weeks`` weeks (ending with the last order's day) and
     ``SPARK_WEEKS`` weeks of trend; None before any order.
 
@@ -375,6 +388,12 @@ def build_kpis(session: Session, *, currency: str, weeks: int = DEFAULT_WEEKS) -
 def build_alerts(
     session: Session, *, today: dt.date, weeks: int = DEFAULT_WEEKS, shown: int = ALERTS_SHOWN
 ) -> Alerts:
+    """``_build_alerts`` memoised per store state and day."""
+    key = ("alerts", today, weeks, shown, *store_state(session))
+    return memoised(key, lambda: _build_alerts(session, today=today, weeks=weeks, shown=shown))
+
+
+def _build_alerts(session: Session, *, today: dt.date, weeks: int, shown: int) -> Alerts:
     """What needs a decision this morning, most urgent first.
 
     - Run-outs: per SKU × channel × location that sold in the window, days of
@@ -385,8 +404,6 @@ def build_alerts(
     - Purchase-order lines still expecting units, promised within
       ``PO_DUE_DAYS`` days of ``today`` or already late.
     """
-    from soko.insight.health import Flag, build_health  # health builds on this module's window
-
     run_outs = _run_outs(session, weeks)
     health = build_health(session)
     excess = [r for r in health.rows if r.flag == Flag.excess]
