@@ -33,6 +33,7 @@ from soko.store.tables import (
     ChannelRuleRow,
     Location,
     Movement,
+    Preorder,
     PurchaseOrder,
     PurchaseOrderLine,
     Receipt,
@@ -125,6 +126,10 @@ def location_id(conn: Connection, code: str) -> int:
     return _id_of(conn, Location, code)
 
 
+def channel_id(conn: Connection, code: str) -> int:
+    return _id_of(conn, Channel, code)
+
+
 def lock_sku_by_code(conn: Connection, code: str) -> int:
     """Take one SKU's stock lock by its code and return its id, in one statement."""
     found = conn.execute(
@@ -201,12 +206,15 @@ def record_movement(
     actor: str,
     now: dt.datetime,
     reason: str | None = None,
+    mode: Mode | None = None,
 ) -> list[MovementResult]:
     """Apply one stock change; a set product's change applies to its components instead.
 
     ``quantity`` is positive units for receipts, sales, returns, transfers and
     write-offs, a signed change for ``adjustment``, and the counted units for
     ``count``. Replaying a key returns the movements it made the first time.
+    Units that come in first confirm the SKU's waiting pre-orders, oldest first,
+    under the channel rules of ``mode`` (default: the configured mode).
     """
     if kind not in KINDS:
         raise _fail(ErrorCode.validation_error, f"kind must be one of {', '.join(sorted(KINDS))}")
@@ -275,7 +283,30 @@ def record_movement(
         results.append(
             MovementResult(int(new_id[0]), code, location, kind, delta, on_hand + delta, now, key)
         )
+    arrived = [r for r in results if r.quantity > 0]
+    if arrived:
+        _fill_preorders(conn, sorted({p for p, _ in parts}), now, mode)
     return results
+
+
+def _fill_preorders(conn: Connection, skus: list[int], now: dt.datetime, mode: Mode | None) -> None:
+    waiting = (
+        conn.execute(
+            select(Preorder.sku_id)
+            .distinct()
+            .where(Preorder.sku_id.in_(skus), Preorder.status == "waiting")
+        )
+        .scalars()
+        .all()
+    )
+    if not waiting:
+        return
+    from soko.ledger import preorders  # preorders builds on this module
+    from soko.settings import Settings
+
+    chosen = mode if mode is not None else Mode(Settings().allocation_mode)
+    for one in waiting:
+        preorders.fill_waiting(conn, int(one), now=now, mode=chosen)
 
 
 def _part_key(key: str, index: int, parts: list[tuple[int, int]]) -> str:
@@ -745,9 +776,9 @@ def release(conn: Connection, reservation_id: str, *, now: dt.datetime) -> Reser
 # --- reading and verifying ---------------------------------------------------------------
 
 
-def balances(conn: Connection, sku: str, *, mode: Mode, now: dt.datetime) -> SkuBalances:
-    the_sku = sku_id(conn, sku)
-    stock, _ = _stock(conn, the_sku)
+def incoming_by_location(conn: Connection, the_sku: int) -> dict[str, int]:
+    """Units of a SKU on their way, by location: open purchase-order lines (ordered less
+    received) and transfers in transit (at their destination)."""
     open_po = conn.execute(
         select(Location.code, PurchaseOrderLine.id, PurchaseOrderLine.quantity)
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
@@ -765,12 +796,19 @@ def balances(conn: Connection, sku: str, *, mode: Mode, now: dt.datetime) -> Sku
     incoming: dict[str, int] = defaultdict(int)
     for loc, line_id, qty in open_po:
         incoming[loc] += max(0, int(qty) - int(received.get(line_id, 0)))
-    for loc, qty in conn.execute(  # transfers on their way count at their destination
+    for loc, qty in conn.execute(
         select(Location.code, Transfer.quantity)
         .join(Location, Location.id == Transfer.to_location_id)
         .where(Transfer.sku_id == the_sku, Transfer.status == "in_transit")
     ).all():
         incoming[loc] += int(qty)
+    return {loc: units for loc, units in incoming.items() if units}
+
+
+def balances(conn: Connection, sku: str, *, mode: Mode, now: dt.datetime) -> SkuBalances:
+    the_sku = sku_id(conn, sku)
+    stock, _ = _stock(conn, the_sku)
+    incoming = incoming_by_location(conn, the_sku)
     locations = sorted(set(stock.on_hand) | set(incoming))
     rows = [
         LocationBalance(

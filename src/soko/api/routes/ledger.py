@@ -13,7 +13,7 @@ from soko.api.auth import Scope
 from soko.api.deps import StoreDep, requires
 from soko.api.idempotency import Answer, run_once
 from soko.api.problems import PROBLEM_MEDIA_TYPE
-from soko.ledger import service, transfers
+from soko.ledger import preorders, service, transfers
 from soko.ledger.rules import Mode
 from soko.settings import Settings, in_shop_zone, local_now
 
@@ -413,4 +413,124 @@ def receive_transfer(
             return _respond(act(conn))
     return _respond(
         run_once(store.engine, f"transfer-receive:{idempotency_key}", {"id": transfer_id}, act)
+    )
+
+
+# --- pre-orders (予約販売) ----------------------------------------------------------------------
+
+
+class PreorderCreate(BaseModel):
+    sku: Code
+    channel: Code
+    quantity: int = Field(gt=0, le=1_000_000)
+    idempotency_key: Key
+
+
+class PreorderPublic(BaseModel):
+    id: str
+    sku: str
+    channel: str
+    quantity: int
+    status: Literal["waiting", "confirmed", "cancelled"] = Field(
+        description="`waiting`: sold against incoming stock; `confirmed`: held on hand as "
+        "reservation `reservation_id`; `cancelled`."
+    )
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+    reservation_id: str | None
+
+
+class PreorderLimitSet(BaseModel):
+    sku: Code
+    channel: Code | None = Field(
+        default=None, description="The channel it limits; null: every channel together."
+    )
+    max_units: int = Field(ge=0, le=1_000_000, description="Units that may wait; 0 stops them.")
+
+
+def _preorder(view: preorders.PreorderView, settings: Settings) -> dict[str, Any]:
+    return PreorderPublic(
+        id=view.id,
+        sku=view.sku,
+        channel=view.channel,
+        quantity=view.quantity,
+        status=view.status,
+        created_at=in_shop_zone(view.created_at, settings),
+        closed_at=in_shop_zone(view.closed_at, settings) if view.closed_at else None,
+        reservation_id=view.reservation_id,
+    ).model_dump(mode="json")
+
+
+@router.put(
+    "/preorder-limits",
+    response_model=PreorderLimitSet,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.adjust))],
+)
+def put_preorder_limit(body: PreorderLimitSet, store: StoreDep) -> PreorderLimitSet:
+    """How many units of a SKU may be pre-ordered against incoming stock (none by default)."""
+    with store.engine.begin() as conn:
+        preorders.set_limit(conn, sku=body.sku, channel=body.channel, max_units=body.max_units)
+    return body
+
+
+@router.post(
+    "/preorders",
+    status_code=201,
+    response_model=PreorderPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.reserve))],
+)
+def post_preorder(body: PreorderCreate, store: StoreDep) -> JSONResponse:
+    """Sell units now if the channel can (`confirmed`, with its reservation), else against
+    incoming stock within the limits (`waiting`); 409 `insufficient_stock` otherwise."""
+    settings = store.settings
+
+    def act(conn: Any) -> Answer:
+        view, _ = preorders.preorder(
+            conn,
+            sku=body.sku,
+            channel=body.channel,
+            quantity=body.quantity,
+            idempotency_key=body.idempotency_key,
+            now=local_now(settings),
+            mode=Mode(settings.allocation_mode),
+        )
+        return 201, _preorder(view, settings)
+
+    return _respond(
+        run_once(store.engine, f"preorders:{body.idempotency_key}", body.model_dump(), act)
+    )
+
+
+@router.get("/preorders/{preorder_id}", response_model=PreorderPublic, responses=PROBLEMS)
+def get_preorder(preorder_id: Annotated[str, Path(max_length=64)], store: StoreDep) -> JSONResponse:
+    with store.engine.connect() as conn:
+        return JSONResponse(_preorder(preorders.get_preorder(conn, preorder_id), store.settings))
+
+
+@router.post(
+    "/preorders/{preorder_id}/cancel",
+    response_model=PreorderPublic,
+    responses=PROBLEMS,
+    dependencies=[Depends(requires(Scope.reserve))],
+)
+def cancel_preorder(
+    preorder_id: Annotated[str, Path(max_length=64)],
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Withdraw a waiting pre-order; cancelling twice is harmless."""
+    settings = store.settings
+
+    def act(conn: Any) -> Answer:
+        return 200, _preorder(
+            preorders.cancel(conn, preorder_id, now=local_now(settings)), settings
+        )
+
+    if idempotency_key is None:
+        with store.engine.begin() as conn:
+            return _respond(act(conn))
+    return _respond(
+        run_once(store.engine, f"preorder-cancel:{idempotency_key}", {"id": preorder_id}, act)
     )
