@@ -257,10 +257,13 @@ def _run_in_background(engine: Engine, job_id: int) -> None:
 @router.post("/orders/run")
 def run_plan_form(user: Editor, _csrf: CsrfDep, store: StoreDep) -> Response:
     """Start a plan run in the background; the page shows its progress live."""
-    from soko.jobs import start_job
+    from soko.jobs import JobStatus, list_jobs, start_job
     from soko.planning.run import STAGES
 
     del user
+    running = list_jobs(store.engine, kind="plan", status=JobStatus.running, limit=1)
+    if running:  # one plan at a time: show the one already under way
+        return RedirectResponse(f"/orders?job={running[0].id}", status_code=303)
     job_id = start_job(store.engine, "plan", total=len(STAGES), message=STAGES[0])
     threading.Thread(target=_run_in_background, args=(store.engine, job_id), daemon=True).start()
     return RedirectResponse(f"/orders?job={job_id}", status_code=303)
