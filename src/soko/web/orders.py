@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from soko.api.auth import Scope
 from soko.api.deps import SettingsDep, StoreDep
@@ -204,12 +205,17 @@ def approve_form(
 ) -> Response:
     """Approve the listed lines (a supplier's open lines); they become purchase orders."""
     ids = [int(x) for x in line_ids.split(",") if x.strip().isdigit()]
-    try:
-        with store.engine.begin() as conn:
-            orders.check_lines_of_run(conn, run, ids)
-            made = orders.approve(conn, ids, actor=user.name, now=local_now(store.settings))
-    except SokoError as exc:
-        return _back(run, supplier, "", problem=exc.message)
+    for attempt in range(3):  # a concurrent approval may take the same PO number: retry
+        try:
+            with store.engine.begin() as conn:
+                orders.check_lines_of_run(conn, run, ids)
+                made = orders.approve(conn, ids, actor=user.name, now=local_now(store.settings))
+            break
+        except SokoError as exc:
+            return _back(run, supplier, "", problem=exc.message)
+        except IntegrityError:
+            if attempt == 2:
+                raise
     return _back(run, supplier, "open-orders", saved=", ".join(made.purchase_orders) or "-")
 
 

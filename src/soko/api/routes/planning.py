@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from soko.api.auth import Scope
 from soko.api.deps import StoreDep, requires
@@ -26,6 +27,7 @@ from soko.planning.suppliers import receipt_history, supplier_stats
 from soko.settings import Settings, in_shop_zone, local_now
 
 router = APIRouter(tags=["planning"])
+RETRIES = 3
 
 RunId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 LineId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -275,10 +277,21 @@ def _respond(answer: Answer) -> JSONResponse:
 
 
 def _once(store: StoreDep, key: str | None, scope: str, request: dict[str, Any], act: Any) -> Any:
-    if key is None:
-        with store.engine.begin() as conn:
-            return _respond(act(conn))
-    return _respond(run_once(store.engine, f"{scope}:{key}", request, act))
+    """Run ``act`` in one transaction, once per idempotency key when one is sent.
+
+    Without a key, a unique-number clash with a concurrent request (two
+    approvals numbering a purchase order alike) is retried a few times.
+    """
+    if key is not None:
+        return _respond(run_once(store.engine, f"{scope}:{key}", request, act))
+    for _ in range(RETRIES - 1):
+        try:
+            with store.engine.begin() as conn:
+                return _respond(act(conn))
+        except IntegrityError:
+            continue
+    with store.engine.begin() as conn:
+        return _respond(act(conn))
 
 
 def _cursor_id(cursor: str | None) -> int | None:
