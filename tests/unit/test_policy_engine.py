@@ -374,3 +374,46 @@ def test_a_cycle_override_is_met_by_the_smallest_reorder_point(
     above_floor = stocked & (result.reorder_point > 1)
     assert np.all(lower[above_floor] < level + 1e-9)
     assert np.all(result.reorder_point[stocked & (policy.demand_mean >= 1e-9)] >= 1)
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 500), st.integers(0, 2), st.integers(1, 24)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(0, 600),
+    st.booleans(),
+)
+def test_supplier_capacity_is_never_exceeded_and_no_line_grows(
+    lines: list[tuple[int, int, int]], limit: int, by_priority: bool
+) -> None:
+    pack = np.array([p for _, _, p in lines], dtype=np.int64)
+    quantity = np.array([q // p * p for q, _, p in lines], dtype=np.int64)
+    supplier = np.array([s for _, s, _ in lines], dtype=np.int64)
+    moq = pack.copy()
+    priority = np.arange(len(lines), dtype=np.float64) if by_priority else None
+    capped = cap_by_supplier(
+        quantity, supplier, {0: limit}, moq=moq, case_pack=pack, priority=priority
+    )
+    assert np.all(capped <= quantity)
+    assert np.all(capped % pack == 0)
+    assert np.all((capped == 0) | (capped >= moq))
+    ours = supplier == 0
+    if quantity[ours].sum() <= limit:
+        assert np.array_equal(capped[ours], quantity[ours])
+    else:
+        assert capped[ours].sum() <= limit
+    assert np.array_equal(capped[supplier != 0], quantity[supplier != 0])
+
+
+@settings(max_examples=100)
+@given(random_inputs(), st.floats(0.5, 0.995))
+def test_a_fill_rate_override_is_reached_whatever_the_shape(
+    policy: PolicyInputs, level: float
+) -> None:
+    result = recommend(replace(policy, service_override=np.full(len(policy), level)), target="fill")
+    stocked = ~policy.made_to_order & (result.demand_over_protection > 0)
+    assert np.all(result.fill_rate[stocked] >= level - 1e-9)
+    assert np.all(result.service_level[stocked] == pytest.approx(level))

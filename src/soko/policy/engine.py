@@ -309,7 +309,8 @@ class IntervalDemand:
         spread = sd > 0
         flat = np.maximum(mu - yn, 0.0)
         if np.any(spread):
-            flat[spread] = normal_loss(yn[spread], Normal(mu[spread], sd[spread]))  # type: ignore[arg-type]
+            with np.errstate(over="ignore"):  # φ(z) of a far tail underflows to 0
+                flat[spread] = normal_loss(yn[spread], Normal(mu[spread], sd[spread]))  # type: ignore[arg-type]
         out[normal] = flat
         lam, yp = self.mean[poisson], y[poisson]
         out[poisson] = lam * stats.poisson.sf(yp - 2, lam) - yp * stats.poisson.sf(yp - 1, lam)
@@ -317,6 +318,10 @@ class IntervalDemand:
         mu_nb, yb = self.mean[negbin], y[negbin]
         out[negbin] = mu_nb * stats.nbinom.sf(yb - 2, r + 1, p) - yb * stats.nbinom.sf(yb - 1, r, p)
         return np.maximum(out, 0.0)
+
+    def subset(self, rows: Bool) -> IntervalDemand:
+        """The rows where ``rows`` is true."""
+        return IntervalDemand(mean=self.mean[rows], sd=self.sd[rows], kind=self.kind[rows])
 
     def _masks(self) -> tuple[Bool, Bool, Bool]:
         return self.kind == "normal", self.kind == "poisson", self.kind == "negbin"
@@ -418,10 +423,15 @@ def recommend(inputs: PolicyInputs, *, target: Target = "cycle") -> PolicyResult
     )
     s_cost = stocking.floor(demand.quantile(alpha), shortage)
     s_margin = stocking.floor(demand.quantile(alpha_margin), margin)
-    if target == "cycle":
-        s_override = demand.quantile(override_level)
-    else:
-        s_override = level_for_fill_rate(demand, cycle_demand, override_level)
+    s_override = np.zeros(n, dtype=np.int64)
+    if override.any():
+        fixed = demand.subset(override)
+        if target == "cycle":
+            s_override[override] = fixed.quantile(override_level[override])
+        else:
+            s_override[override] = level_for_fill_rate(
+                fixed, cycle_demand[override], override_level[override]
+            )
     # The seller who sets a level wants the item on the shelf.
     s_override = np.where(mu > 0, np.maximum(s_override, 1), s_override)
     reorder = np.where(override, s_override, s_cost)
