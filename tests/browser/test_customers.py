@@ -41,6 +41,10 @@ def test_segments_and_skus_at_stake_are_the_apis_figures(browsing: Browsing, lan
         assert number(cell(browsing, row, "revenue")) == segment["revenue"]
         if segment["customers"]:
             assert number(cell(browsing, row, "clv_total")) == segment["clv_total"]
+    for channel in segments["channels"]:
+        row = f'#channel-table tr[data-channel="{channel["channel"]}"]'
+        assert number(cell(browsing, row, "customers")) == channel["customers"]
+        assert number(cell(browsing, row, "revenue")) == channel["revenue"]
     shown = browsing.p.locator("#at-stake-table tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.sku)"
     )

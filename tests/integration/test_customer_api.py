@@ -25,7 +25,7 @@ from soko.data.demo import generate_into_store
 from soko.insight import customer_value as cv
 from soko.settings import Settings
 from soko.store.db import make_engine, migrate, session_scope
-from soko.store.tables import Customer, Order, OrderLine, RestockNotice, Sku, Source
+from soko.store.tables import Channel, Customer, Order, OrderLine, RestockNotice, Sku, Source
 from soko.web.app import create_app
 
 BASE = "/api/v1/customer-value"
@@ -243,3 +243,20 @@ def test_a_thin_store_says_what_is_missing(kind: str, tmp_path: Path) -> None:
     assert skus["items"] == []
     assert export.status_code == 200
     assert export.text.splitlines()[0].startswith("customer_id,segment")
+
+
+def test_metrics_and_cohorts_split_by_channel_add_up(api: Api) -> None:
+    body = api.get("/segments")
+    with api.engine.connect() as conn:
+        codes = set(conn.execute(select(Channel.code)).scalars())
+    channels = body["channels"]
+    assert {c["channel"] for c in channels} <= codes
+    assert len(channels) >= 3
+    # A transaction belongs to one channel; a customer may use several.
+    assert sum(c["transactions"] for c in channels) == body["metrics"]["transactions"]
+    assert max(c["customers"] for c in channels) <= body["metrics"]["customers"]
+    assert sum(c["customers"] for c in channels) >= body["metrics"]["customers"]
+    split = api.get("/cohorts", by="channel")["items"]
+    firsts = [c for c in split if c["months_since_first"] == 0]
+    assert {c["group"] for c in firsts} <= codes
+    assert sum(c["cohort_size"] for c in firsts) == customers_with_orders(api.engine)

@@ -572,6 +572,21 @@ class CustomerValueView:
     ``ltv_at_risk_per_unit`` and ``shortage_cost`` per unit short."""
     lapse: dict[str, LapseEstimate]
     fit_seconds: float
+    transactions: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Same-day-merged transactions (``customer_id``, ``ordered_at``, ``revenue``,
+    ``channel``, ``first_product``), for metrics and cohorts split by channel or product."""
+
+    def metrics_by_channel(self) -> pl.DataFrame:
+        """:func:`soko.customers.purchase_metrics` per channel of the transaction."""
+        if self.transactions.is_empty():
+            return pl.DataFrame()
+        return purchase_metrics(self.transactions, by="channel")
+
+    def cohorts_by(self, by: str) -> pl.DataFrame:
+        """Cohort retention split by the customer's first ``channel`` or ``first_product``."""
+        if self.transactions.is_empty():
+            return pl.DataFrame()
+        return cohort_retention(self.transactions, by=by)
 
 
 _CUSTOMER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -735,6 +750,7 @@ def build_customer_value_view(engine: Engine) -> CustomerValueView:
         exposure=exposure,
         lapse=lapse,
         fit_seconds=time.perf_counter() - started,
+        transactions=tx,
     )
 
 

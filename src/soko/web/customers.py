@@ -15,9 +15,10 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from soko.api.deps import SettingsDep, StoreDep
+from soko.api.deps import SessionDep, SettingsDep, StoreDep
 from soko.api.routes.customers import Encoding, export_csv, exposure_public, segments_public
 from soko.insight.customer_value import CustomerValueView, customer_value_view
+from soko.store.queries import list_channels
 from soko.web.auth import UserDep
 from soko.web.i18n import choose_locale
 from soko.web.pages import PagesDep, render_page
@@ -89,12 +90,14 @@ def customers_page(
     request: Request,
     user: UserDep,
     store: StoreDep,
+    session: SessionDep,
     settings: SettingsDep,
     pages: PagesDep,
 ) -> Response:
     """Segments, cohorts, CLV distribution and the SKUs with the most customer value at stake."""
     view = customer_value_view(store.engine)
     summary = segments_public(view, settings.currency)
+    names = {c.code: c.name or c.code for c in list_channels(session, after=None, limit=10_000)}
     top = (
         view.exposure.sort(["ltv_at_stake", "sku"], descending=[True, False]).head(TOP_SKUS)
         if not view.exposure.is_empty()
@@ -124,6 +127,7 @@ def customers_page(
         histogram=clv_histogram(view),
         heatmap=cohort_heatmap(view),
         chart_labels=labels,
+        channel_names=names,
     )
 
 

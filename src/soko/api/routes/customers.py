@@ -68,6 +68,10 @@ class MetricsPublic(BaseModel):
     purchase_frequency: float = Field(description="Transactions per customer.")
 
 
+class ChannelMetricsPublic(MetricsPublic):
+    channel: str = Field(description="Channel code; a customer counts in every channel used.")
+
+
 class ModelsPublic(BaseModel):
     """Fitted parameters; time unit: day."""
 
@@ -96,6 +100,7 @@ class SegmentsPublic(BaseModel):
     currency: str
     as_of: dt.date | None = Field(description="Day of the last order; null without customers.")
     metrics: MetricsPublic | None
+    channels: list[ChannelMetricsPublic] = Field(description="The metrics within each channel.")
     models: ModelsPublic | None
     lapse: list[LapsePublic]
     items: list[SegmentPublic]
@@ -126,6 +131,9 @@ class CustomersPublic(BaseModel):
 
 class CohortPublic(BaseModel):
     cohort: dt.date = Field(description="First day of the month of their first purchase.")
+    group: str | None = Field(
+        default=None, description="Their first channel or first product, with `by`."
+    )
     months_since_first: int
     cohort_size: int
     active_customers: int
@@ -221,18 +229,24 @@ def exposure_public(row: dict[str, Any], currency: str) -> SkuExposurePublic:
     )
 
 
+def _metrics(row: dict[str, Any], currency: str) -> dict[str, Any]:
+    return {
+        "customers": int(row["customers"]),
+        "transactions": int(row["transactions"]),
+        "revenue": estimate(row["revenue"], currency) or 0,
+        "repeat_rate": _ratio(row["repeat_rate"]) or 0.0,
+        "average_order_value": estimate(row["average_order_value"], currency) or 0,
+        "purchase_frequency": _ratio(row["purchase_frequency"]) or 0.0,
+    }
+
+
 def segments_public(view: CustomerValueView, currency: str) -> SegmentsPublic:
     """The segments answer; the Customers page renders the same object."""
-    metrics = None
-    if view.metrics:
-        metrics = MetricsPublic(
-            customers=int(view.metrics["customers"]),
-            transactions=int(view.metrics["transactions"]),
-            revenue=estimate(view.metrics["revenue"], currency) or 0,
-            repeat_rate=_ratio(view.metrics["repeat_rate"]) or 0.0,
-            average_order_value=estimate(view.metrics["average_order_value"], currency) or 0,
-            purchase_frequency=_ratio(view.metrics["purchase_frequency"]) or 0.0,
-        )
+    metrics = MetricsPublic(**_metrics(view.metrics, currency)) if view.metrics else None
+    channels = [
+        ChannelMetricsPublic(channel=row["channel"], **_metrics(row, currency))
+        for row in view.metrics_by_channel().iter_rows(named=True)
+    ]
     models = None
     if view.models is not None:
         b, g = view.models.bgnbd, view.models.gamma_gamma
@@ -253,6 +267,7 @@ def segments_public(view: CustomerValueView, currency: str) -> SegmentsPublic:
         currency=currency,
         as_of=view.as_of,
         metrics=metrics,
+        channels=channels,
         models=models,
         lapse=[
             LapsePublic(
@@ -295,12 +310,29 @@ def get_segments(store: StoreDep) -> SegmentsPublic:
 
 
 @router.get("/cohorts", response_model=CohortsPublic)
-def get_cohorts(store: StoreDep) -> CohortsPublic:
+def get_cohorts(
+    store: StoreDep,
+    by: Annotated[
+        Literal["month", "channel", "first_product"],
+        Query(description="`month` alone, or split by the first order's channel or product."),
+    ] = "month",
+) -> CohortsPublic:
     """Retention by first-purchase month: the share of each cohort buying k months later."""
     view = customer_value_view(store.engine)
+    frame = view.cohorts if by == "month" else view.cohorts_by(by)
     return CohortsPublic(
         status=view.status,
-        items=[CohortPublic(**row) for row in view.cohorts.iter_rows(named=True)],
+        items=[
+            CohortPublic(
+                cohort=row["cohort"],
+                group=None if by == "month" else row[by],
+                months_since_first=row["months_since_first"],
+                cohort_size=row["cohort_size"],
+                active_customers=row["active_customers"],
+                retention=row["retention"],
+            )
+            for row in frame.iter_rows(named=True)
+        ],
     )
 
 
