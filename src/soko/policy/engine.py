@@ -188,9 +188,12 @@ class PolicyResult:
     basis: npt.NDArray[np.str_]
     """"cost" (level chosen by cost), "override" (the seller's level) or "made_to_order"."""
     service_level: F64
-    """The level the row is held to, in the target's terms (cycle service level or fill rate)."""
+    """The level the row is held to, in the target's terms (cycle service level or fill
+    rate): by cost, what the whole-unit reorder point achieves (for "cycle" at least the
+    critical ratio, unless the row is kept at the stocking floor s = 1); by override, the
+    seller's level."""
     margin_only_service_level: F64
-    """What a policy pricing a shortage at the lost margin alone would choose, same terms."""
+    """What a policy pricing a shortage at the lost margin alone would achieve, same terms."""
     critical_ratio: F64
     """α = B/(B + h_C), the cost-optimal cycle service level."""
     margin_only_critical_ratio: F64
