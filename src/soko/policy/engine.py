@@ -190,8 +190,7 @@ class PolicyResult:
     service_level: F64
     """The level the row is held to, in the target's terms (cycle service level or fill
     rate): by cost, what the whole-unit reorder point achieves (for "cycle" at least the
-    critical ratio, unless the row is kept at the stocking floor s = 1); by override, the
-    seller's level."""
+    critical ratio); by override, the seller's level."""
     margin_only_service_level: F64
     """What a policy pricing a shortage at the lost margin alone would achieve, same terms."""
     critical_ratio: F64
