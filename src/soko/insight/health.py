@@ -147,7 +147,7 @@ class _SkuFacts:
 
 StoreState = tuple[object, ...]
 _MEMO: OrderedDict[tuple[object, ...], object] = OrderedDict()
-_MEMO_SIZE = 16
+_MEMO_SIZE = 64
 _memo_lock = threading.Lock()
 
 

@@ -21,6 +21,8 @@ from soko.insight.health import (
     Flag,
     HealthRow,
     build_health,
+    memoised,
+    store_state,
 )
 from soko.insight.overview import round_money
 from soko.web.auth import UserDep
@@ -121,7 +123,6 @@ def health_page(
     """Sell-through and health by SKU or product; ``format=csv|xlsx`` downloads the rows."""
     by = "product" if by == "product" else "sku"
     health = build_health(session, by_product=by == "product")
-    rows = [table_row(r, by=by, currency=settings.currency) for r in health.rows]
     columns = columns_for(by)
     query = TableQuery.parse(
         request.query_params,
@@ -130,12 +131,32 @@ def health_page(
         default_desc=True,
         extra={"by": "product"} if by == "product" else {},
     )
+    # The rows, and each filter and order of them, are kept per store state: paging and
+    # re-sorting a large catalogue then cost a slice, not a pass over every SKU.
+    state = store_state(session)
+    rows = memoised(
+        ("health-rows", by, settings.currency, *state),
+        lambda: [table_row(r, by=by, currency=settings.currency) for r in health.rows],
+    )
+    kept = memoised(
+        (
+            "health-view",
+            by,
+            settings.currency,
+            query.q,
+            query.sort,
+            query.desc,
+            tuple(sorted(query.filters.items())),
+            *state,
+        ),
+        lambda: apply(rows, columns, query),
+    )
     locale, _ = choose_locale(request, settings.default_locale)
     file_format = request.query_params.get("format", "")
     if file_format in ("csv", "xlsx"):
         name = "inventory-health-products" if by == "product" else "inventory-health-skus"
         return download(
-            apply(rows, columns, query),
+            kept,
             file_columns_for(by),
             lambda message: pages.gettext(locale, message),
             file_format=file_format,
@@ -143,7 +164,7 @@ def health_page(
             name=name,
         )
     context: dict[str, Any] = {
-        "table": page_of(rows, columns, query, table_id="health-table", path=PATH),
+        "table": page_of(rows, columns, query, table_id="health-table", path=PATH, filtered=kept),
         "health": health,
         "by": by,
         "long_days": LONG_DAYS,

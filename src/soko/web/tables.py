@@ -217,9 +217,11 @@ def page_of(
     table_id: str,
     path: str,
     page_size: int = PAGE_SIZE,
+    filtered: Sequence[Row] | None = None,
 ) -> TableView:
-    """Filter, sort and cut out the requested page (the last one if asked past the end)."""
-    kept = apply(rows, columns, query)
+    """Filter, sort and cut out the requested page (the last one if asked past the end);
+    ``filtered`` is ``apply(rows, columns, query)`` when the caller already has it."""
+    kept = apply(rows, columns, query) if filtered is None else filtered
     pages = max(1, -(-len(kept) // page_size))
     page = min(query.page, pages)
     if page != query.page:
