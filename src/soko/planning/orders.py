@@ -665,3 +665,37 @@ def check_lines_of_run(conn: Connection, run_id: int, line_ids: list[int]) -> No
     missing = sorted(set(line_ids) - found)
     if missing:
         raise _fail(ErrorCode.not_found, f"Plan run {run_id} has no line {missing[0]}.")
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    id: int
+    purchase_order: str
+    supplier: str
+    sku: str
+    location: str
+    received_on: dt.date
+    quantity: int
+
+
+def recent_receipts(conn: Connection, *, limit: int = 20) -> list[ReceiptView]:
+    """The newest receipts (検品) against purchase orders, newest first."""
+    rows = conn.execute(
+        select(
+            Receipt.id,
+            PurchaseOrder.number,
+            Supplier.code,
+            Sku.code,
+            Location.code,
+            Receipt.received_on,
+            Receipt.quantity,
+        )
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == Receipt.purchase_order_line_id)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        .join(Sku, Sku.id == PurchaseOrderLine.sku_id)
+        .join(Location, Location.id == PurchaseOrder.location_id)
+        .order_by(Receipt.received_on.desc(), Receipt.id.desc())
+        .limit(limit)
+    ).all()
+    return [ReceiptView(*r) for r in rows]

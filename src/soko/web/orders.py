@@ -114,6 +114,7 @@ def orders_page(
         plan = orders.plan_run(conn, run_id) if run_id else None
         lines = orders.plan_lines(conn, run_id) if run_id else []
         open_pos = orders.purchase_orders(conn, only_open=True, limit=50)
+        receipts = orders.recent_receipts(conn, limit=15)
         runs = orders.plan_runs(conn, limit=10)
     totals: dict[str, SupplierTotal] = {}
     for v in lines:
@@ -141,6 +142,7 @@ def orders_page(
         chosen=chosen,
         groups=group_lines(shown),
         open_pos=open_pos,
+        receipts=receipts,
         may_edit=user.may(Scope.adjust),
         job_id=job,
         saved=saved,
