@@ -24,6 +24,7 @@ demo: env
 
 test: env
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	fc-list :lang=ja 2>/dev/null | grep -q . || (apt-get update && apt-get install -y fonts-ipafont-gothic)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: env
