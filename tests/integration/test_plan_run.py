@@ -345,3 +345,23 @@ def test_the_supplier_forecast_export_sums_the_kept_forecast_per_week(engine: En
     with engine.connect() as conn:
         others = {v.sku for v in orders.plan_lines(conn, _run_id(engine)) if v.supplier != supplier}
     assert not (set(frame["SKU"]) & others)
+
+
+def test_planning_an_empty_store_says_what_to_do_and_keeps_the_run_as_failed(
+    tmp_path: Path,
+) -> None:
+    from soko.errors import SokoError
+    from soko.jobs import JobStatus, get_job
+
+    engine = make_engine(Settings(data_dir=tmp_path / "data"))
+    migrate(engine)
+    with pytest.raises(SokoError, match="import sales first"):
+        run_plan(engine)
+    with engine.connect() as conn:
+        (run,) = orders.plan_runs(conn)
+    assert run.status == "failed"
+    assert "Nothing to plan from" in run.error
+    job = get_job(engine, run.job_id)
+    assert job is not None
+    assert job.status == JobStatus.failed
+    engine.dispose()

@@ -662,7 +662,7 @@ def run_plan(
     before running this in the background); without it a job is started here.
     A failure marks the run and the job failed and is raised again.
     """
-    from soko.forecast.service import demand_forecast, save_forecast
+    from soko.forecast.service import NoSalesHistory, demand_forecast, save_forecast
     from soko.jobs import fail_job, finish_job, start_job
 
     settings = settings or PlanSettings()
@@ -688,12 +688,18 @@ def run_plan(
     stages = _Stages(engine, progress, job_id)
     try:
         with stages.stage(STAGES[0]):
-            forecast = demand_forecast(
-                engine,
-                as_of=as_of,
-                horizon_days=settings.horizon_days,
-                progress=stages.substep(STAGES[0]),
-            )
+            try:
+                forecast = demand_forecast(
+                    engine,
+                    as_of=as_of,
+                    horizon_days=settings.horizon_days,
+                    progress=stages.substep(STAGES[0]),
+                )
+            except NoSalesHistory as exc:
+                raise SokoError(
+                    ErrorCode.validation_error,
+                    f"Nothing to plan from: {exc}, or load the demo data (soko generate).",
+                ) from None
             daily = forecast.daily
             if daily.is_empty():
                 raise SokoError(
