@@ -52,6 +52,7 @@ SHORT_DAYS = 30
 LONG_DAYS = 90
 DEAD_DAYS = LONG_DAYS
 EXCESS_COVER_DAYS = 180  # half a year of stock at the recent rate
+ID_CHUNK = 500  # SKU ids per IN (...) list
 
 
 class Flag(StrEnum):
@@ -263,14 +264,21 @@ def _sku_facts(session: Session, end: dt.datetime | None) -> list[_SkuFacts]:
             .group_by(OrderLine.sku_id)
         ):
             sales[sku_id] = (int(u30), int(u90), Decimal(s30), Decimal(s90), last)
-        # Only SKUs that did not sell in 90 days need their older last sale.
-        for sku_id, last in session.execute(
-            select(OrderLine.sku_id, func.max(Order.ordered_at))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(is_sale, Order.ordered_at < start_90)
-            .group_by(OrderLine.sku_id)
-        ):
-            last_sale[sku_id] = last
+        # Only SKUs that did not sell in 90 days need their older last sale; asking for
+        # them by id walks the (sku_id, order_id) index instead of all of history.
+        quiet = [row[0] for row in skus if sales.get(row[0], (0, 0, 0, 0, None))[4] is None]
+        for chunk in range(0, len(quiet), ID_CHUNK):
+            for sku_id, last in session.execute(
+                select(OrderLine.sku_id, func.max(Order.ordered_at))
+                .join(Order, Order.id == OrderLine.order_id)
+                .where(
+                    OrderLine.sku_id.in_(quiet[chunk : chunk + ID_CHUNK]),
+                    is_sale,
+                    Order.ordered_at < start_90,
+                )
+                .group_by(OrderLine.sku_id)
+            ):
+                last_sale[sku_id] = last
     facts = []
     for sku_id, code, product_code, product_name, color, size, cost, units in skus:
         u30, u90, s30, s90, recent_last = sales.get(sku_id, (0, 0, Decimal(0), Decimal(0), None))
