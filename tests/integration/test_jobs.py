@@ -23,14 +23,14 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[tuple[Settings, Engine]]:
+def sqlite_store(tmp_path: Path) -> Iterator[tuple[Settings, Engine]]:
+    """A store on SQLite, for the test that runs the real server over its file."""
     settings, engine = migrated_settings(tmp_path / "data")
     yield settings, engine
     engine.dispose()
 
 
-def test_a_job_runs_reports_progress_and_keeps_its_result(store: tuple[Settings, Engine]) -> None:
-    _, engine = store
+def test_a_job_runs_reports_progress_and_keeps_its_result(engine: Engine) -> None:
     job_id = start_job(engine, "plan", total=40, message="Loading sales")
     report_progress(engine, job_id, done=10, total=40, message="Forecasting")
     running = get_job(engine, job_id)
@@ -50,10 +50,7 @@ def test_a_job_runs_reports_progress_and_keeps_its_result(store: tuple[Settings,
     assert done.finished_at >= done.started_at
 
 
-def test_an_ended_job_cannot_change_and_an_unknown_one_is_named(
-    store: tuple[Settings, Engine],
-) -> None:
-    _, engine = store
+def test_an_ended_job_cannot_change_and_an_unknown_one_is_named(engine: Engine) -> None:
     job_id = start_job(engine, "plan")
     fail_job(engine, job_id, error="No sales in the store yet.")
     with pytest.raises(SokoError, match="already ended"):
@@ -71,9 +68,9 @@ def test_an_ended_job_cannot_change_and_an_unknown_one_is_named(
 
 
 def test_the_api_serves_a_job_and_lists_them_by_kind_and_status(
-    store: tuple[Settings, Engine],
+    store: Settings, engine: Engine
 ) -> None:
-    settings, engine = store
+    settings = store
     plan = start_job(engine, "plan", total=3)
     report_progress(engine, plan, done=2, total=3, message="Ordering")
     other = start_job(engine, "import")
@@ -98,9 +95,9 @@ def test_the_api_serves_a_job_and_lists_them_by_kind_and_status(
 
 
 def test_a_signed_in_browser_session_reads_jobs_without_a_token(
-    store: tuple[Settings, Engine],
+    sqlite_store: tuple[Settings, Engine],
 ) -> None:
-    settings, engine = store
+    settings, engine = sqlite_store
     with engine.begin() as conn:
         create_user(conn, "yui", Role.viewer, "a long password")
     job_id = start_job(engine, "plan")
@@ -115,11 +112,11 @@ def test_a_signed_in_browser_session_reads_jobs_without_a_token(
 
 
 def test_the_status_box_follows_a_job_without_reloading_the_page(
-    store: tuple[Settings, Engine],
+    sqlite_store: tuple[Settings, Engine],
 ) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
-    settings, engine = store
+    settings, engine = sqlite_store
     job_id = start_job(engine, "plan", total=10, message="Reading sales")
     env = {**os.environ, "SOKO_DATA_DIR": str(settings.data_dir)}
     env.pop("SOKO_DATABASE_URL", None)
