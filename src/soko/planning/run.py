@@ -669,22 +669,26 @@ def run_plan(
     if job_id is None:
         job_id = start_job(engine, "plan", total=len(STAGES), message=STAGES[0])
     started = local_now()
-    with engine.begin() as conn:
-        run_id = int(
-            conn.execute(
-                table_of(PlanRun)
-                .insert()
-                .values(
-                    as_of=as_of or started.date(),
-                    started_at=started,
-                    status="running",
-                    settings=asdict(settings),
-                    summary={},
-                    job_id=job_id,
-                )
-                .returning(table_of(PlanRun).c.id)
-            ).scalar_one()
-        )
+    try:
+        with engine.begin() as conn:
+            run_id = int(
+                conn.execute(
+                    table_of(PlanRun)
+                    .insert()
+                    .values(
+                        as_of=as_of or started.date(),
+                        started_at=started,
+                        status="running",
+                        settings=asdict(settings),
+                        summary={},
+                        job_id=job_id,
+                    )
+                    .returning(table_of(PlanRun).c.id)
+                ).scalar_one()
+            )
+    except BaseException as exc:
+        fail_job(engine, job_id, error=f"The plan run could not start: {exc}")
+        raise
     stages = _Stages(engine, progress, job_id)
     try:
         with stages.stage(STAGES[0]):

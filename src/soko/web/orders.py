@@ -36,6 +36,8 @@ from soko.web.users import WebUser
 router = APIRouter(include_in_schema=False)
 
 Editor = Annotated[WebUser, page_requires(Scope.adjust)]
+STALE_AFTER = dt.timedelta(hours=2)
+"""A plan job still "running" after this long died with its server; a new run may start."""
 
 
 @dataclass
@@ -270,7 +272,8 @@ def run_plan_form(user: Editor, _csrf: CsrfDep, store: StoreDep) -> Response:
 
     del user
     running = list_jobs(store.engine, kind="plan", status=JobStatus.running, limit=1)
-    if running:  # one plan at a time: show the one already under way
+    recent = local_now(store.settings) - STALE_AFTER
+    if running and running[0].started_at > recent:  # one plan at a time: show it
         return RedirectResponse(f"/orders?job={running[0].id}", status_code=303)
     job_id = start_job(store.engine, "plan", total=len(STAGES), message=STAGES[0])
     threading.Thread(target=_run_in_background, args=(store.engine, job_id), daemon=True).start()
