@@ -17,13 +17,17 @@ Times are the shop's local time (``soko.settings.local_now``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
+import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal, select, update
+from sqlalchemy import Connection, TextClause, and_, func, literal, select, text, update
+from sqlalchemy.orm import aliased
 
 from soko.errors import ErrorCode, SokoError
 from soko.ledger.rules import ChannelRule, Mode, Stock, active_rules, channel_availability
@@ -602,6 +606,125 @@ def expire_due(conn: Connection, now: dt.datetime) -> int:
     return sum(_expire_due_for(conn, s, now) for s in skus)
 
 
+@dataclass(frozen=True)
+class _Reference:
+    """What a reservation reads but rarely changes: the seller's rules, the default feeds and
+    the channels' ids, kept per store while its fingerprint stays the same."""
+
+    fingerprint: tuple[int, ...]
+    seller: list[ChannelRule]
+    defaults: dict[str, frozenset[str]]
+    channel_ids: dict[str, int]
+
+
+_REFERENCE: dict[str, _Reference] = {}
+_REFERENCE_LOCK = threading.Lock()
+
+
+def _fingerprint_columns() -> list[Any]:
+    """Counts and highest ids of the rules, channels and locations: saving rules replaces
+    them (new ids) and imports add rows, so any change gives another fingerprint."""
+    return [
+        select(func.count(model.id)).scalar_subquery()
+        for model in (ChannelRuleRow, Channel, Location)
+    ] + [
+        select(func.coalesce(func.max(model.id), 0)).scalar_subquery()
+        for model in (ChannelRuleRow, Channel, Location)
+    ]
+
+
+def _facts(conn: Connection, sku: Any, key: str, now: dt.datetime) -> list[Any]:
+    """Scalar subqueries about the SKU ``sku`` (its id column, or its id): the reservation
+    already made with ``key``, its holds past their time, its balances as one JSON array
+    of [code, on hand, reserved, location id], and the fingerprint of the rules."""
+    row = (Location.code, Balance.on_hand, Balance.reserved, Location.id)
+    if conn.dialect.name == "postgresql":
+        aggregate = func.json_agg(func.json_build_array(*row))
+    else:
+        aggregate = func.json_group_array(func.json_array(*row))
+    return [
+        select(Reservation.id).where(Reservation.idempotency_key == key).scalar_subquery(),
+        select(func.count(Reservation.id))
+        .where(
+            Reservation.sku_id == sku,
+            Reservation.status == "held",
+            Reservation.expires_at <= now,
+        )
+        .scalar_subquery(),
+        select(aggregate)
+        .select_from(Balance)
+        .join(Location, Location.id == Balance.location_id)
+        .where(Balance.sku_id == sku)
+        .scalar_subquery(),
+        *_fingerprint_columns(),
+    ]
+
+
+@dataclass(frozen=True)
+class _Locked:
+    sku_id: int
+    existing: str | None  # the reservation already made with the idempotency key
+    due: int  # holds of the SKU past their time
+    fingerprint: tuple[int, ...]
+    rows: list[tuple[str, int, int, int]]  # code, on hand, reserved, location id
+
+
+def _lock_for_reservation(conn: Connection, sku: str, key: str, now: dt.datetime) -> _Locked:
+    """Take the SKU's stock lock and learn its id, the reservation already made with
+    ``key`` (if any), how many of its holds are past their time, the fingerprint of the
+    rules and its balances — in one round trip on PostgreSQL. SQLite's RETURNING cannot
+    hold correlated subqueries, so there it is the lock and one SELECT (in-process calls,
+    not round trips over a network)."""
+    if conn.dialect.name == "postgresql":
+        # The subqueries read the snapshot taken when the statement began, which is stale
+        # when it waited for the lock; the version it saw then tells (every change of a
+        # SKU's stock bumps the version under this lock), and a fresh SELECT follows.
+        seen = aliased(Sku)
+        row = conn.execute(
+            update(Sku)
+            .where(Sku.code == sku)
+            .values(stock_version=Sku.stock_version + 1)
+            .returning(
+                Sku.id,
+                Sku.stock_version,
+                select(seen.stock_version).where(seen.id == Sku.id).scalar_subquery(),
+                *_facts(conn, Sku.id, key, now),
+            )
+        ).one_or_none()
+        if row is None:
+            raise _fail(ErrorCode.unknown_sku, f"No SKU {sku!r} in the store.")
+        the_sku, version, version_seen, existing, due, found, *fingerprint = row
+        if version != version_seen + 1:  # another change committed while this one waited
+            existing, due, found, *fingerprint = conn.execute(
+                select(*_facts(conn, the_sku, key, now))
+            ).one()
+    else:
+        the_sku = lock_sku_by_code(conn, sku)
+        existing, due, found, *fingerprint = conn.execute(
+            select(*_facts(conn, the_sku, key, now))
+        ).one()
+    if isinstance(found, str):  # SQLite answers JSON as text
+        found = json.loads(found)
+    rows = [(str(c), int(on), int(res), int(lid)) for c, on, res, lid in found or []]
+    return _Locked(int(the_sku), existing, int(due), tuple(int(x) for x in fingerprint), rows)
+
+
+def _reference(conn: Connection, fingerprint: tuple[int, ...]) -> _Reference:
+    store = conn.engine.url.render_as_string(hide_password=True)
+    known = _REFERENCE.get(store)
+    if known is not None and known.fingerprint == fingerprint:
+        return known
+    fresh = _Reference(
+        fingerprint,
+        seller_rules(conn),
+        default_locations(conn),
+        {str(c): int(i) for c, i in conn.execute(select(Channel.code, Channel.id)).all()},
+    )
+    with _REFERENCE_LOCK:
+        _REFERENCE[store] = fresh
+    return fresh
+
+
 def reserve(
     conn: Connection,
     *,
@@ -620,18 +743,27 @@ def reserve(
     """
     if quantity <= 0:
         raise _fail(ErrorCode.invalid_quantity, "A reservation holds a positive number of units.")
-    the_channel = _id_of(conn, Channel, channel)
     only = _id_of(conn, Location, location) if location else None
-    the_sku = lock_sku_by_code(conn, sku)
-    existing = conn.execute(
-        select(Reservation.id).where(Reservation.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return _view(conn, existing), False
-    _expire_due_for(conn, the_sku, now)
-    # Shared mode ignores who holds the reservations; only allocated mode needs them.
-    stock, location_ids = _stock(conn, the_sku, by_channel=mode is Mode.allocated)
-    rules = rules_for(conn, sku, now)
+    locked = _lock_for_reservation(conn, sku, idempotency_key, now)
+    the_sku = locked.sku_id
+    if locked.existing is not None:
+        return _view(conn, locked.existing), False
+    known = _reference(conn, locked.fingerprint)
+    the_channel = known.channel_ids.get(channel)
+    if the_channel is None:
+        raise _fail(ErrorCode.unknown_channel, f"No channel {channel!r} in the store.")
+    if locked.due or mode is Mode.allocated:
+        _expire_due_for(conn, the_sku, now)
+        # Allocated mode needs who holds the reservations; shared mode only the balances.
+        stock, location_ids = _stock(conn, the_sku, by_channel=mode is Mode.allocated)
+    else:
+        stock = Stock(
+            on_hand={code: on for code, on, _, _ in locked.rows},
+            reserved={code: res for code, _, res, _ in locked.rows},
+            reserved_by_channel={},
+        )
+        location_ids = {code: lid for code, _, _, lid in locked.rows}
+    rules = with_defaults(known.seller, known.defaults, sku, now)
     if channel not in rules:
         raise _fail(ErrorCode.insufficient_stock, f"No location feeds channel {channel!r}.")
     can_sell = channel_availability(stock, rules, mode).get(channel, 0)
@@ -648,48 +780,90 @@ def reserve(
         )
     new_id = uuid.uuid4().hex
     expires = now + dt.timedelta(seconds=ttl_seconds) if ttl_seconds else None
-    conn.execute(
-        table_of(Reservation)
-        .insert()
-        .values(
-            id=new_id,
-            sku_id=the_sku,
-            channel_id=the_channel,
-            quantity=quantity,
-            status="held",
-            created_at=now,
-            expires_at=expires,
-            idempotency_key=idempotency_key,
-        )
-    )
     left = quantity
     lines: list[tuple[str, int]] = []
     for loc, units in sorted(free.items(), key=lambda kv: (-kv[1], kv[0])):  # fewest splits
         take = min(units, left)
-        if take <= 0:
-            continue
+        if take > 0:
+            lines.append((loc, take))
+            left -= take
+        if left == 0:
+            break
+    held = {
+        "id": new_id,
+        "sku_id": the_sku,
+        "channel_id": the_channel,
+        "quantity": quantity,
+        "status": "held",
+        "created_at": now,
+        "expires_at": expires,
+        "idempotency_key": idempotency_key,
+    }
+    taken = [(location_ids[loc], take) for loc, take in lines]
+    if conn.dialect.name == "postgresql":
+        _write_hold_in_one_statement(conn, held, taken)
+    else:
+        _write_hold(conn, held, taken)
+    view = ReservationView(new_id, sku, channel, quantity, "held", now, expires, sorted(lines))
+    return view, True
+
+
+def _write_hold(conn: Connection, held: dict[str, Any], taken: list[tuple[int, int]]) -> None:
+    """The reservation, its lines and the balances' reserved units, statement by statement."""
+    conn.execute(table_of(Reservation).insert().values(**held))
+    for location_id, take in taken:
         changed = conn.execute(
             update(Balance)
             .where(
-                Balance.sku_id == the_sku,
-                Balance.location_id == location_ids[loc],
+                Balance.sku_id == held["sku_id"],
+                Balance.location_id == location_id,
                 Balance.on_hand - Balance.reserved >= take,
             )
             .values(reserved=Balance.reserved + take)
         ).rowcount
         if changed != 1:
-            raise RuntimeError(f"{sku} at {loc} changed under its lock")
+            raise RuntimeError(f"SKU {held['sku_id']} changed under its lock")
         conn.execute(
             table_of(ReservationLine)
             .insert()
-            .values(reservation_id=new_id, location_id=location_ids[loc], quantity=take)
+            .values(reservation_id=held["id"], location_id=location_id, quantity=take)
         )
-        lines.append((loc, take))
-        left -= take
-        if left == 0:
-            break
-    view = ReservationView(new_id, sku, channel, quantity, "held", now, expires, sorted(lines))
-    return view, True
+
+
+@functools.cache
+def _hold_statement(lines: int) -> TextClause:
+    """PostgreSQL: the reservation, its ``lines`` lines and the balance updates as one
+    statement of data-modifying CTEs — one round trip instead of 1 + 2 × lines. The last
+    SELECT counts the balance rows updated, which must be one per line."""
+    parts = [
+        "held AS (INSERT INTO reservations (id, sku_id, channel_id, quantity, status, "
+        "created_at, expires_at, idempotency_key) VALUES (:id, :sku_id, :channel_id, "
+        ":quantity, :status, :created_at, :expires_at, :idempotency_key) RETURNING id)"
+    ]
+    for i in range(lines):
+        parts.append(
+            f"b{i} AS (UPDATE balances SET reserved = reserved + :q{i} "
+            f"WHERE sku_id = :sku_id AND location_id = :l{i} AND on_hand - reserved >= :q{i} "
+            "RETURNING 1)"
+        )
+        parts.append(
+            f"r{i} AS (INSERT INTO reservation_lines (reservation_id, location_id, quantity) "
+            f"SELECT id, :l{i}, :q{i} FROM held RETURNING 1)"
+        )
+    counted = " + ".join(f"(SELECT count(*) FROM b{i})" for i in range(lines)) or "0"
+    return text(f"WITH {', '.join(parts)} SELECT {counted}")
+
+
+def _write_hold_in_one_statement(
+    conn: Connection, held: dict[str, Any], taken: list[tuple[int, int]]
+) -> None:
+    params = dict(held)
+    for i, (location_id, take) in enumerate(taken):
+        params[f"l{i}"] = location_id
+        params[f"q{i}"] = take
+    changed = conn.execute(_hold_statement(len(taken)), params).scalar_one()
+    if changed != len(taken):
+        raise RuntimeError(f"SKU {held['sku_id']} changed under its lock")
 
 
 def _locked_reservation(conn: Connection, reservation_id: str) -> Any:
