@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from soko.api.auth import Scope
@@ -206,7 +206,11 @@ for _page, _path in COMING_PAGES.items():
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(
-    request: Request, job_id: int, user: UserDep, store: StoreDep, pages: PagesDep
+    request: Request,
+    job_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    user: UserDep,
+    store: StoreDep,
+    pages: PagesDep,
 ) -> Response:
     """One long job (a plan run) followed live; pages that start a job link here."""
     job = get_job(store.engine, job_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from soko.api.deps import SettingsDep, StoreDep
@@ -14,6 +14,7 @@ from soko.jobs import Job, JobStatus, get_job, list_jobs
 from soko.settings import Settings, in_shop_zone
 
 router = APIRouter(tags=["jobs"])
+MAX_ID = 2**31 - 1  # the id column's range on every database
 
 
 class JobPublic(BaseModel):
@@ -49,7 +50,9 @@ def job_public(job: Job, settings: Settings) -> JobPublic:
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
-def read_job(job_id: int, store: StoreDep, settings: SettingsDep) -> JobPublic:
+def read_job(
+    job_id: Annotated[int, Path(ge=1, le=MAX_ID)], store: StoreDep, settings: SettingsDep
+) -> JobPublic:
     """One job's status and progress; pages poll this while it runs."""
     job = get_job(store.engine, job_id)
     if job is None:
