@@ -86,15 +86,28 @@ class PlanSettings:
 
     def __post_init__(self) -> None:
         if self.target not in ("cycle", "fill"):
-            raise SokoError(ErrorCode.validation_error, "target: 'cycle' or 'fill'.")
+            raise SokoError(
+                ErrorCode.validation_error, f"target: 'cycle' or 'fill', not {self.target!r}."
+            )
         if not 0 <= self.holding_rate <= 5:
-            raise SokoError(ErrorCode.validation_error, "holding_rate: between 0 and 5 a year.")
+            raise SokoError(
+                ErrorCode.validation_error,
+                f"holding_rate: between 0 and 5 a year, not {self.holding_rate}.",
+            )
         if not 0 <= self.markdown_share < 1:
-            raise SokoError(ErrorCode.validation_error, "markdown_share: from 0 up to below 1.")
+            raise SokoError(
+                ErrorCode.validation_error,
+                f"markdown_share: at least 0 and below 1, not {self.markdown_share}.",
+            )
         if not 7 <= self.horizon_days <= 366:
-            raise SokoError(ErrorCode.validation_error, "horizon_days: from 7 to 366.")
+            raise SokoError(
+                ErrorCode.validation_error, f"horizon_days: from 7 to 366, not {self.horizon_days}."
+            )
         if not 1 <= self.default_review_days <= 90:
-            raise SokoError(ErrorCode.validation_error, "default_review_days: from 1 to 90.")
+            raise SokoError(
+                ErrorCode.validation_error,
+                f"default_review_days: from 1 to 90, not {self.default_review_days}.",
+            )
 
 
 @dataclass(frozen=True)
