@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 
 from soko.errors import ErrorCode, SokoError
 from soko.ledger.service import record_movement
@@ -170,11 +170,19 @@ def plan_lines(
     after_id: int | None = None,
     limit: int | None = None,
     kind: str | None = None,
+    supplier: str | None = None,
 ) -> list[LineView]:
-    """A run's lines, by supplier, then kind, then SKU and location (id order when paging)."""
+    """A run's lines, by supplier, then kind, then SKU and location (id order when paging).
+
+    ``supplier`` keeps one supplier's lines ("" for lines without a supplier).
+    """
     query = _select_lines().where(PlanLine.plan_run_id == run_id)
     if kind is not None:
         query = query.where(PlanLine.kind == kind)
+    if supplier == "":
+        query = query.where(PlanLine.supplier_id.is_(None))
+    elif supplier is not None:
+        query = query.where(Supplier.code == supplier)
     if after_id is not None or limit is not None:
         query = query.order_by(PlanLine.id)
         if after_id is not None:
@@ -184,6 +192,53 @@ def plan_lines(
     else:
         query = query.order_by(Supplier.code, PlanLine.kind, Sku.code, Location.code)
     return [_line_view(r) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class SupplierTotal:
+    """One supplier's share of a run: lines to order, units, value at cost, lines not approved."""
+
+    supplier: str
+    """The supplier's code; "" for lines without a supplier."""
+    name: str | None
+    lines: int
+    units: int
+    value: Decimal
+    open: int
+
+
+def supplier_totals(conn: Connection, run_id: int) -> list[SupplierTotal]:
+    """Per supplier, what a run orders (the buyer's edits counted), in supplier order."""
+    quantity = case(
+        (PlanLine.excluded.is_(True), 0),
+        else_=func.coalesce(PlanLine.edited_quantity, PlanLine.recommended_quantity),
+    )
+    rows = conn.execute(
+        select(
+            Supplier.code,
+            Supplier.name,
+            func.sum(case((quantity > 0, 1), else_=0)),
+            func.sum(quantity),
+            func.sum(quantity * func.coalesce(PlanLine.unit_cost, 0)),
+            func.sum(case((PlanLine.approved_at.is_(None), 1), else_=0)),
+        )
+        .select_from(PlanLine)
+        .outerjoin(Supplier, Supplier.id == PlanLine.supplier_id)
+        .where(PlanLine.plan_run_id == run_id)
+        .group_by(Supplier.code, Supplier.name)
+        .order_by(Supplier.code)
+    ).all()
+    return [
+        SupplierTotal(
+            supplier=code or "",
+            name=name,
+            lines=int(n or 0),
+            units=int(units or 0),
+            value=Decimal(str(value or 0)),
+            open=int(still_open or 0),
+        )
+        for code, name, n, units, value, still_open in rows
+    ]
 
 
 def get_line(conn: Connection, line_id: int) -> LineView:

@@ -66,17 +66,6 @@ class SupplierGroup:
         return [v.id for v in self.lines if v.approved_at is None]
 
 
-@dataclass
-class SupplierTotal:
-    """A supplier's lines to order in a run, their units and value, and lines not approved."""
-
-    name: str | None
-    lines: int = 0
-    units: int = 0
-    value: Decimal = Decimal(0)
-    open: int = 0
-
-
 def group_lines(lines: list[orders.LineView]) -> dict[str, list[SupplierGroup]]:
     """``staple`` and ``seasonal`` → supplier groups in supplier order."""
     groups: dict[tuple[str, str], SupplierGroup] = {}
@@ -114,21 +103,16 @@ def orders_page(
     with store.engine.connect() as conn:
         run_id = run or orders.latest_run_id(conn)
         plan = orders.plan_run(conn, run_id) if run_id else None
-        lines = orders.plan_lines(conn, run_id) if run_id else []
+        totals = {t.supplier: t for t in orders.supplier_totals(conn, run_id)} if run_id else {}
+        chosen = supplier if supplier in totals else next(iter(totals), None)
+        shown = (
+            orders.plan_lines(conn, run_id, supplier=chosen)
+            if run_id and chosen is not None
+            else []
+        )
         open_pos = orders.purchase_orders(conn, only_open=True, limit=50)
         receipts = orders.recent_receipts(conn, limit=15)
         runs = orders.plan_runs(conn, limit=10)
-    totals: dict[str, SupplierTotal] = {}
-    for v in lines:
-        t = totals.setdefault(v.supplier or "", SupplierTotal(v.supplier_name))
-        if v.quantity > 0:
-            t.lines += 1
-            t.units += v.quantity
-            t.value += (v.unit_cost or Decimal(0)) * v.quantity
-        if v.approved_at is None:
-            t.open += 1
-    chosen = supplier if supplier in totals else next(iter(sorted(totals)), None)
-    shown = [v for v in lines if (v.supplier or "") == chosen] if chosen is not None else []
     return render_page(
         request,
         pages,
@@ -138,9 +122,9 @@ def orders_page(
         page="orders",
         plan=plan,
         runs=runs,
-        totals=dict(sorted(totals.items())),
-        grand_units=sum(v.quantity for v in lines),
-        grand_value=sum(((v.unit_cost or Decimal(0)) * v.quantity for v in lines), Decimal(0)),
+        totals=totals,
+        grand_units=sum(t.units for t in totals.values()),
+        grand_value=sum((t.value for t in totals.values()), Decimal(0)),
         chosen=chosen,
         groups=group_lines(shown),
         open_pos=open_pos,
