@@ -26,7 +26,20 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, and_, func, literal, select, text, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    TextClause,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from soko.errors import ErrorCode, SokoError
@@ -633,22 +646,25 @@ def _fingerprint_columns() -> list[Any]:
     ]
 
 
-def _facts(conn: Connection, sku: Any, key: str, now: dt.datetime) -> list[Any]:
-    """Scalar subqueries about the SKU ``sku`` (its id column, or its id): the reservation
-    already made with ``key``, its holds past their time, its balances as one JSON array
-    of [code, on hand, reserved, location id], and the fingerprint of the rules."""
+def _facts(dialect: str, sku: Any) -> list[Any]:
+    """Scalar subqueries about the SKU ``sku`` (its id column, or a bound id): the
+    reservation already made with the bound ``key``, its holds past the bound ``now``, its
+    balances as one JSON array of [code, on hand, reserved, location id], and the
+    fingerprint of the rules."""
     row = (Location.code, Balance.on_hand, Balance.reserved, Location.id)
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         aggregate = func.json_agg(func.json_build_array(*row))
     else:
         aggregate = func.json_group_array(func.json_array(*row))
     return [
-        select(Reservation.id).where(Reservation.idempotency_key == key).scalar_subquery(),
+        select(Reservation.id)
+        .where(Reservation.idempotency_key == bindparam("key", type_=String))
+        .scalar_subquery(),
         select(func.count(Reservation.id))
         .where(
             Reservation.sku_id == sku,
             Reservation.status == "held",
-            Reservation.expires_at <= now,
+            Reservation.expires_at <= bindparam("now", type_=DateTime),
         )
         .scalar_subquery(),
         select(aggregate)
@@ -658,6 +674,26 @@ def _facts(conn: Connection, sku: Any, key: str, now: dt.datetime) -> list[Any]:
         .scalar_subquery(),
         *_fingerprint_columns(),
     ]
+
+
+@functools.cache
+def _lock_statements(dialect: str) -> tuple[Any, Any]:
+    """Built once per dialect (building them costs more than running them): the lock that
+    also reads the facts (PostgreSQL) and the SELECT of the facts by SKU id."""
+    seen = aliased(Sku)
+    lock = (
+        update(Sku)
+        .where(Sku.code == bindparam("sku", type_=String))
+        .values(stock_version=Sku.stock_version + 1)
+        .returning(
+            Sku.id,
+            Sku.stock_version,
+            select(seen.stock_version).where(seen.id == Sku.id).scalar_subquery(),
+            *_facts(dialect, Sku.id),
+        )
+    )
+    facts = select(*_facts(dialect, bindparam("sku_id", type_=Integer)))
+    return lock, facts
 
 
 @dataclass(frozen=True)
@@ -675,33 +711,23 @@ def _lock_for_reservation(conn: Connection, sku: str, key: str, now: dt.datetime
     rules and its balances — in one round trip on PostgreSQL. SQLite's RETURNING cannot
     hold correlated subqueries, so there it is the lock and one SELECT (in-process calls,
     not round trips over a network)."""
+    lock, facts = _lock_statements(conn.dialect.name)
     if conn.dialect.name == "postgresql":
         # The subqueries read the snapshot taken when the statement began, which is stale
         # when it waited for the lock; the version it saw then tells (every change of a
         # SKU's stock bumps the version under this lock), and a fresh SELECT follows.
-        seen = aliased(Sku)
-        row = conn.execute(
-            update(Sku)
-            .where(Sku.code == sku)
-            .values(stock_version=Sku.stock_version + 1)
-            .returning(
-                Sku.id,
-                Sku.stock_version,
-                select(seen.stock_version).where(seen.id == Sku.id).scalar_subquery(),
-                *_facts(conn, Sku.id, key, now),
-            )
-        ).one_or_none()
+        row = conn.execute(lock, {"sku": sku, "key": key, "now": now}).one_or_none()
         if row is None:
             raise _fail(ErrorCode.unknown_sku, f"No SKU {sku!r} in the store.")
         the_sku, version, version_seen, existing, due, found, *fingerprint = row
         if version != version_seen + 1:  # another change committed while this one waited
             existing, due, found, *fingerprint = conn.execute(
-                select(*_facts(conn, the_sku, key, now))
+                facts, {"sku_id": the_sku, "key": key, "now": now}
             ).one()
     else:
         the_sku = lock_sku_by_code(conn, sku)
         existing, due, found, *fingerprint = conn.execute(
-            select(*_facts(conn, the_sku, key, now))
+            facts, {"sku_id": the_sku, "key": key, "now": now}
         ).one()
     if isinstance(found, str):  # SQLite answers JSON as text
         found = json.loads(found)
