@@ -157,6 +157,7 @@ def load_catalogue(conn: Connection, as_of: dt.date, settings: PlanSettings) -> 
             Sku.made_to_order,
             Product.season_end,
             Product.name,
+            Product.season_start,
         ).join(Product, Product.id == Sku.product_id)
     ).all()
     capacity = dict(conn.execute(select(Supplier.id, Supplier.capacity_per_week)).all())
@@ -182,6 +183,7 @@ def load_catalogue(conn: Connection, as_of: dt.date, settings: PlanSettings) -> 
                 "safety_factor": float(r[11]) if r[11] is not None else math.nan,
                 "made_to_order": bool(r[12]),
                 "season_end": season_end,
+                "season_start": r[15],
                 "seasonal": season_end is not None,
                 "lead_mean": lead.mean_days,
                 "lead_sd": lead.sd_days,
@@ -204,6 +206,7 @@ def load_catalogue(conn: Connection, as_of: dt.date, settings: PlanSettings) -> 
             "safety_factor": pl.Float64,
             "made_to_order": pl.Boolean,
             "season_end": pl.Date,
+            "season_start": pl.Date,
             "seasonal": pl.Boolean,
             "lead_mean": pl.Float64,
             "lead_sd": pl.Float64,
@@ -288,7 +291,11 @@ def demand_per_line(
     ``as_of`` is its first day (day 1 of the protection interval).
     Staple: mean and sd of daily demand over the first review + lead time days
     (at least a week), sd as √(mean of daily variances). Seasonal: total
-    demand mean and sd (√ of summed variances) from tomorrow to the season's end.
+    demand mean and sd (√ of summed variances) from the forecast's first day to the
+    season's end. A season that ends after the forecast's last day is extended at
+    the forecast's in-season daily rate (mean and variance per day kept), and
+    ``forecast_share`` says which share of the season's rest the forecast itself
+    covered.
     """
     loc_frame = pl.DataFrame(
         {"location": list(locations), "location_id": list(locations.values())},
@@ -297,7 +304,15 @@ def demand_per_line(
     frame = (
         daily.select("sku", "location", "ds", "mean", "sd")
         .join(
-            catalogue.select("sku", "sku_id", "seasonal", "season_end", "review_days", "lead_mean"),
+            catalogue.select(
+                "sku",
+                "sku_id",
+                "seasonal",
+                "season_start",
+                "season_end",
+                "review_days",
+                "lead_mean",
+            ),
             on="sku",
         )
         .join(loc_frame, on="location")
@@ -319,6 +334,10 @@ def demand_per_line(
             season_sd=pl.lit(0.0),
         )
     )
+    last_day = frame["ds"].cast(pl.Date).max() if frame.height else as_of
+    in_season = pl.col("season_start").is_null() | (
+        pl.col("ds").cast(pl.Date) >= pl.col("season_start")
+    )
     seasonal = (
         frame.filter(pl.col("seasonal") & (pl.col("ds").cast(pl.Date) <= pl.col("season_end")))
         .group_by("sku_id", "location_id")
@@ -326,11 +345,37 @@ def demand_per_line(
             daily_mean=pl.col("mean").mean(),
             daily_sd=(pl.col("sd") ** 2).mean().sqrt(),
             season_mean=pl.col("mean").sum(),
-            season_sd=(pl.col("sd") ** 2).sum().sqrt(),
+            season_var=(pl.col("sd") ** 2).sum(),
+            rate=pl.col("mean").filter(in_season).mean(),
+            rate_var=(pl.col("sd") ** 2).filter(in_season).mean(),
+            covered=pl.len(),
+            season_end=pl.col("season_end").first(),
+        )
+        .with_columns(
+            beyond=pl.max_horizontal(
+                pl.lit(0), (pl.col("season_end") - pl.lit(last_day)).dt.total_days()
+            ).cast(pl.Float64)
+        )
+        .with_columns(
+            season_mean=pl.col("season_mean") + pl.col("beyond") * pl.col("rate").fill_null(0.0),
+            season_sd=(
+                pl.col("season_var") + pl.col("beyond") * pl.col("rate_var").fill_null(0.0)
+            ).sqrt(),
+            forecast_share=pl.col("covered") / (pl.col("covered") + pl.col("beyond")),
+        )
+        .select(
+            "sku_id",
+            "location_id",
+            "daily_mean",
+            "daily_sd",
+            "season_mean",
+            "season_sd",
+            "forecast_share",
         )
     )
-    return pl.concat([staple, seasonal]).with_columns(
-        pl.col("daily_mean", "daily_sd", "season_mean", "season_sd")
+    staple = staple.with_columns(forecast_share=pl.lit(1.0))
+    return pl.concat([staple, seasonal], how="vertical_relaxed").with_columns(
+        pl.col("daily_mean", "daily_sd", "season_mean", "season_sd", "forecast_share")
         .cast(pl.Float64)
         .fill_null(0.0)
         .clip(lower_bound=0.0)
@@ -434,6 +479,7 @@ def compute_lines(
                 "days_left": days_left,
                 "season_demand": _r(row["season_mean"], 2),
                 "season_demand_sd": _r(row["season_sd"], 2),
+                "forecast_share": _r(row["forecast_share"], 3),
                 "target": buy.target,
                 "critical_ratio": _r(buy.critical_ratio),
                 "margin_only_critical_ratio": _r(margin_ratio),
