@@ -365,3 +365,58 @@ def test_planning_an_empty_store_says_what_to_do_and_keeps_the_run_as_failed(
     assert job is not None
     assert job.status == JobStatus.failed
     engine.dispose()
+
+
+def test_transfers_in_transit_and_waiting_preorders_count_in_the_position(
+    engine: Engine,
+) -> None:
+    from soko.planning.run import on_order
+    from soko.store.tables import Channel, Location, Preorder, Transfer, table_of
+
+    now = local_now()
+    with engine.begin() as conn:
+        lines = [v for v in orders.plan_lines(conn, _run_id(engine)) if v.kind == "staple"]
+        presold = next(v for v in lines if v.on_order > 0)
+        sent = next(v for v in lines if v.sku != presold.sku)
+        ids = dict(conn.execute(select(Sku.code, Sku.id)).all())
+        places = dict(conn.execute(select(Location.code, Location.id)).all())
+        incoming = sum(q for (s, _), q in on_order(conn).items() if s == ids[presold.sku])
+        channel = conn.execute(select(Channel.id)).scalars().first()
+        source = next(code for code in places if code != sent.location)
+        conn.execute(
+            table_of(Transfer)
+            .insert()
+            .values(
+                id="T-test",
+                sku_id=ids[sent.sku],
+                from_location_id=places[source],
+                to_location_id=places[sent.location],
+                quantity=1000,
+                status="in_transit",
+                created_at=now,
+                actor="test",
+                idempotency_key="t-test",
+            )
+        )
+        # every unit on its way of one SKU is already sold ahead (予約販売)
+        conn.execute(
+            table_of(Preorder)
+            .insert()
+            .values(
+                id="P-test",
+                sku_id=ids[presold.sku],
+                channel_id=channel,
+                quantity=incoming,
+                status="waiting",
+                created_at=now,
+                idempotency_key="p-test",
+            )
+        )
+    run_plan(engine)
+    with engine.connect() as conn:
+        again = {(v.sku, v.location): v for v in orders.plan_lines(conn, _run_id(engine))}
+    assert (sent.sku, sent.location) not in again  # 1,000 units on their way: nothing to order
+    line = again[(presold.sku, presold.location)]
+    assert line.explanation["backorders"] == line.on_order
+    assert line.inventory_position == line.on_hand - line.reserved
+    assert line.recommended_quantity >= presold.recommended_quantity

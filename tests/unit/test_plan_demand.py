@@ -62,3 +62,15 @@ def test_a_season_longer_than_the_forecast_is_extended_at_its_in_season_rate() -
     # variances add: 30 forecast days at 1 plus 10 extended in-season days at 1
     assert abs(row["season_sd"] ** 2 - 40.0) < 1e-9
     assert abs(row["forecast_share"] - 30 / 40) < 1e-12
+
+
+def test_waiting_preorders_are_spread_over_the_locations_receiving_stock() -> None:
+    from soko.planning.run import split_backorders
+
+    incoming = {(1, 10): 30, (1, 20): 10, (2, 10): 5}
+    out = split_backorders({1: 7, 2: 3, 3: 4}, incoming)
+    assert out[(1, 10)] + out[(1, 20)] == 7  # every waiting unit counted once
+    assert out[(1, 10)] == 5  # 7 × 30/40 = 5.25
+    assert out[(1, 20)] == 2  # 7 × 10/40 = 1.75, the larger remainder
+    assert out[(2, 10)] == 3
+    assert not any(sku == 3 for sku, _ in out)  # nothing incoming: nothing to split

@@ -51,12 +51,14 @@ from soko.store.tables import (
     Location,
     PlanLine,
     PlanRun,
+    Preorder,
     Product,
     PurchaseOrder,
     PurchaseOrderLine,
     Receipt,
     Sku,
     Supplier,
+    Transfer,
     table_of,
 )
 
@@ -247,8 +249,53 @@ def on_order(conn: Connection) -> dict[tuple[int, int], int]:
     return out
 
 
+def in_transit(conn: Connection) -> dict[tuple[int, int], int]:
+    """(SKU id, destination id) → units of transfers in transit, incoming like an order."""
+    rows = conn.execute(
+        select(Transfer.sku_id, Transfer.to_location_id, func.sum(Transfer.quantity))
+        .where(Transfer.status == "in_transit")
+        .group_by(Transfer.sku_id, Transfer.to_location_id)
+    ).all()
+    return {(int(s), int(loc)): int(q) for s, loc, q in rows if q}
+
+
+def waiting_preorders(conn: Connection) -> dict[int, int]:
+    """SKU id → units of pre-orders (予約販売) still waiting for incoming stock."""
+    rows = conn.execute(
+        select(Preorder.sku_id, func.sum(Preorder.quantity))
+        .where(Preorder.status == "waiting")
+        .group_by(Preorder.sku_id)
+    ).all()
+    return {int(s): int(q) for s, q in rows if q}
+
+
+def split_backorders(
+    waiting: dict[int, int], incoming: dict[tuple[int, int], int]
+) -> dict[tuple[int, int], int]:
+    """Waiting pre-orders of each SKU spread over its locations by their incoming units.
+
+    A pre-order is sold against incoming stock, so the locations receiving
+    that stock are the ones it will be served from; largest remainders keep
+    the total exact.
+    """
+    out: dict[tuple[int, int], int] = {}
+    for sku, units in waiting.items():
+        places = sorted((loc, q) for (s, loc), q in incoming.items() if s == sku and q > 0)
+        total = sum(q for _, q in places)
+        if total <= 0:
+            continue
+        shares = [(loc, units * q / total) for loc, q in places]
+        floors = {loc: int(share) for loc, share in shares}
+        left = units - sum(floors.values())
+        for loc, _share in sorted(shares, key=lambda x: (-(x[1] - int(x[1])), x[0]))[:left]:
+            floors[loc] += 1
+        out |= {(sku, loc): n for loc, n in floors.items() if n}
+    return out
+
+
 def load_positions(conn: Connection) -> pl.DataFrame:
-    """Per SKU × location: ``on_hand``, ``reserved`` and ``on_order``."""
+    """Per SKU × location: ``on_hand``, ``reserved``, ``on_order`` (open purchase-order
+    lines and transfers in transit) and ``backorders`` (waiting pre-orders)."""
     stock = {
         (s, loc): (int(h), int(r))
         for s, loc, h, r in conn.execute(
@@ -256,6 +303,9 @@ def load_positions(conn: Connection) -> pl.DataFrame:
         ).all()
     }
     ordered = on_order(conn)
+    for key, units in in_transit(conn).items():
+        ordered[key] = ordered.get(key, 0) + units
+    backorders = split_backorders(waiting_preorders(conn), ordered)
     keys = sorted(set(stock) | set(ordered))
     return pl.DataFrame(
         {
@@ -264,6 +314,7 @@ def load_positions(conn: Connection) -> pl.DataFrame:
             "on_hand": [stock.get(k, (0, 0))[0] for k in keys],
             "reserved": [stock.get(k, (0, 0))[1] for k in keys],
             "on_order": [ordered.get(k, 0) for k in keys],
+            "backorders": [backorders.get(k, 0) for k in keys],
         },
         schema={
             "sku_id": pl.Int64,
@@ -271,6 +322,7 @@ def load_positions(conn: Connection) -> pl.DataFrame:
             "on_hand": pl.Int64,
             "reserved": pl.Int64,
             "on_order": pl.Int64,
+            "backorders": pl.Int64,
         },
     )
 
@@ -402,7 +454,7 @@ def compute_lines(
     table = (
         demand.join(catalogue, on="sku_id")
         .join(positions, on=["sku_id", "location_id"], how="left")
-        .with_columns(pl.col("on_hand", "reserved", "on_order").fill_null(0))
+        .with_columns(pl.col("on_hand", "reserved", "on_order", "backorders").fill_null(0))
         .filter(~(pl.col("seasonal") & (pl.col("season_end") < pl.lit(as_of))))
         .sort("sku_id", "location_id")
     )
@@ -417,7 +469,8 @@ def compute_lines(
     on_hand = table["on_hand"].to_numpy().astype(np.int64)
     reserved = table["reserved"].to_numpy().astype(np.int64)
     ordered = table["on_order"].to_numpy().astype(np.int64)
-    position = on_hand + ordered - reserved
+    backorders = table["backorders"].to_numpy().astype(np.int64)
+    position = on_hand + ordered - reserved - backorders
     pack = table["case_pack"].to_numpy().astype(np.int64)
     moq = table["moq"].to_numpy().astype(np.int64)
     seasonal = table["seasonal"].to_numpy()
@@ -435,7 +488,7 @@ def compute_lines(
         on_hand=on_hand,
         on_order=ordered,
         reserved=reserved,
-        backorders=np.zeros(n, dtype=np.int64),
+        backorders=backorders,
         unit_cost=cost,
         unit_price=price,
         holding_rate=np.full(n, settings.holding_rate),
@@ -493,6 +546,7 @@ def compute_lines(
                 "expected_short": _r(buy.expected_short, 2),
                 "lead_time_source": row["lead_source"],
                 "raw_quantity": _r(buy.quantity, 2),
+                "backorders": int(backorders[i]),
             }
         )
         flags.append(list(buy.flags))
@@ -595,6 +649,7 @@ def _staple_explanation(policy: PolicyResult, i: int, row: dict[str, Any]) -> di
         "lead_time_source": row["lead_source"],
         "lead_time_sd": _r(row["lead_sd"], 2),
         "review_days": int(row["review_days"]),
+        "backorders": int(row["backorders"]),
         "text": policy.explain(i),
     }
 
