@@ -15,8 +15,11 @@ The run, for series in the Nixtla layout (``unique_id``, ``ds``, ``y``):
    window average, their equal-weight combination, and the seasonal naive.
 3. **Choice per group.** Series are grouped by the Syntetos–Boylan–Croston demand class
    (ADI 1.32, CV² 0.49; Syntetos, Boylan & Croston 2005); each group takes the candidate
-   with the lowest mean RMSSE over its series' backtests. A choice per group is far less
-   noisy than one per series (per-series choice by backtest loses to plain SES on M5).
+   with the lowest mean RMSSE over its series' backtests, but a single model must beat the
+   equal-weight combination by ``COMBINATION_MARGIN`` to displace it: the "forecast
+   combination puzzle" (Claeskens, Magnus, Vasnev & Wang 2016) is that estimated choices
+   rarely beat equal weights out of sample. A choice per group is far less noisy than one
+   per series (per-series choice by backtest loses to plain SES on M5).
 4. **Expensive candidates** (AutoETS, Hyndman et al. 2002, with a weekly season) are
    screened: they run on a sample of each group's series first, and on the whole group
    only when they beat the group's cheap winner there by ``EXPENSIVE_GAIN``.
@@ -57,10 +60,11 @@ Progress = Callable[[str, int, int], None]
 Expensive = Literal["auto", "none", "all"]
 
 PROFILE_DAYS = 364
-PROFILE_SHRINK = 50.0  # units of pooled evidence a series' own weekday profile must outweigh
+PROFILE_SHRINK = 300.0  # units of pooled evidence a series' own weekday profile must outweigh
 ADI_CUT = 1.32  # Syntetos, Boylan & Croston (2005)
 CV2_CUT = 0.49
-EXPENSIVE_SAMPLE = 60
+COMBINATION_MARGIN = 0.02  # a single model must beat the combination by this much to win
+EXPENSIVE_SAMPLE = 40
 EXPENSIVE_GAIN = 0.02  # relative RMSSE gain the expensive model must show on the sample
 MAX_HISTORY = 3 * 364  # older days add little to level models and cost time
 COMBINED = ("SES", "ADIDA", "TSB", "WindowAverage")
@@ -390,6 +394,9 @@ def run(
     choice: dict[str, str] = {}
     for row in group_means.iter_rows(named=True):
         best = min(candidates, key=lambda c: row[c] if row[c] is not None else math.inf)
+        combined = row["Combination"]
+        if combined is not None and row[best] > (1 - COMBINATION_MARGIN) * combined:
+            best = "Combination"  # equal weights rarely lose (Claeskens et al. 2016)
         choice[row["demand_class"]] = best
     expensive_groups: list[str] = []
     ets_cv: pl.DataFrame | None = None
