@@ -253,6 +253,10 @@ def test_a_transfer_is_in_transit_until_received(browsing: Browsing) -> None:
     incoming = {p["location"]: p["incoming"] for p in body["locations"]}
     assert incoming[destination] >= 1
     assert on_hand_of(browsing, code)[source] == before[source] - 1
+    browsing.goto(f"/stock?q={quote(code, safe='')}&lang=ja")
+    row = f'#stock-table tr[data-code="{code}"]'
+    assert "輸送中：1" in browsing.p.inner_text(f'{row} [data-figure="in_transit"]')
+    browsing.goto(f"/stock/{quote(code, safe='')}?lang=ja")
     with browsing.p.expect_navigation():
         browsing.p.click("#sku-in-transit button.receive")
     browsing.check()

@@ -140,6 +140,8 @@ def test_a_transfer_is_in_transit_until_marked_received(web: TestClient) -> None
     page = web.get("/stock/TS-BLK-M?lang=en").text
     assert 'id="sku-in-transit"' in page
     assert (on_hand(web, "wh1"), on_hand(web, "wh2")) == (6, 2)
+    listed = web.get("/stock?q=TS-BLK-M&lang=en").text
+    assert re.search(r'data-figure="in_transit">In transit: 4<', listed)
     receive = re.search(r'action="(/stock/transfers/[0-9a-f]+/receive)"', page)
     assert receive
     done = web.post(receive.group(1), data={"csrf_token": csrf_of(page)}, follow_redirects=False)
@@ -147,3 +149,4 @@ def test_a_transfer_is_in_transit_until_marked_received(web: TestClient) -> None
     page = web.get("/stock/TS-BLK-M?lang=en").text
     assert 'id="sku-in-transit"' not in page
     assert (on_hand(web, "wh1"), on_hand(web, "wh2")) == (6, 6)
+    assert 'data-figure="in_transit"' not in web.get("/stock?q=TS-BLK-M").text

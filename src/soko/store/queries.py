@@ -26,6 +26,7 @@ from soko.store.tables import (
     Product,
     SetComponent,
     Sku,
+    Transfer,
 )
 
 
@@ -266,6 +267,7 @@ class StockRow:
     sku_count: int
     total: Figures
     by_location: dict[str, Figures]
+    in_transit: int = 0  # units sent by a transfer and not yet received
 
 
 @dataclass(frozen=True)
@@ -293,8 +295,8 @@ def stock_page(
     ``query`` keeps the rows whose SKU code, product code or product name holds
     it (case-insensitively). ``sort`` is one of ``STOCK_SORTS``: the code
     ascending, or the total on hand / available descending (ties by code).
-    Two statements for the page (rows with totals, then their locations) and
-    one for the count, whatever the page size.
+    Three statements for the page (rows with totals, their locations, their units in
+    transit) and one for the count, whatever the page size.
     """
     if sort not in STOCK_SORTS:
         raise ValueError(f"sort must be one of {STOCK_SORTS}")
@@ -354,6 +356,19 @@ def stock_page(
             .group_by(key, Location.code)
         ).all():
             located[code][location] = Figures(int(units), int(held))
+    travelling: dict[str, int] = {}
+    if codes:
+        travelling = {
+            str(code): int(units)
+            for code, units in session.execute(
+                select(key, func.sum(Transfer.quantity))
+                .select_from(Transfer)
+                .join(Sku, Sku.id == Transfer.sku_id)
+                .join(Product, Product.id == Sku.product_id)
+                .where(key.in_(codes), Transfer.status == "in_transit")
+                .group_by(key)
+            ).all()
+        }
     return StockPage(
         rows=[
             StockRow(
@@ -364,6 +379,7 @@ def stock_page(
                 sku_count=int(r[5]),
                 total=Figures(int(r[6]), int(r[7])),
                 by_location=located[r[0]],
+                in_transit=travelling.get(r[0], 0),
             )
             for r in rows
         ],
