@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from soko.cli_customers import customers_app
+from soko.cli_forecast import forecast_command
 from soko.cli_plan import plan
 from soko.cli_policy import policy_app
 from soko.errors import ErrorCode, SokoError
@@ -125,6 +126,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(customers_app, name="customers", help="Customer value: fit, report, export.")
 app.add_typer(policy_app, name="policy", help="Inventory policies: the textbook calculator.")
 app.add_typer(users_app, name="user", help="Web users and their roles.")
+app.command("forecast")(forecast_command)
 app.command("plan")(plan)
 
 

@@ -116,9 +116,9 @@ def m5_scores(request: pytest.FixtureRequest) -> dict[str, float]:
         "spl_soko": float(spl_ours["spl"].mean()),  # type: ignore[arg-type]
         "spl_autoets": float(spl_ets["spl"].mean()),  # type: ignore[arg-type]
     }
-    print(
-        f"\nM5 {request.param}: {len(truth['unique_id'].unique())} series, models {result.model_counts}, expensive run on {result.expensive_groups}, {soko_seconds:.0f} s"
-    )
+    series = truth["unique_id"].n_unique()
+    print(f"\nM5 {request.param}: {series} series in {soko_seconds:.0f} s")
+    print(f"  models {result.model_counts}; expensive on {result.expensive_groups}")
     for key, value in scores.items():
         print(f"  {key:22s} {value:.4f}")
     return scores
