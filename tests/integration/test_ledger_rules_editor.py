@@ -117,3 +117,30 @@ def test_the_service_preview_equals_what_the_saved_rules_give(web: TestClient) -
     with engine.connect() as conn:
         after = service.availability(conn, "TS-BLK-M", mode=Mode.shared, now=now)
     assert {c: will for c, _, will in preview.channels} == after == {"rakuten": 12, "web": 1}
+
+
+def test_a_reservation_obeys_rules_saved_a_moment_before(web: TestClient) -> None:  # noqa: F811
+    engine = web.app.state.store.engine  # type: ignore[attr-defined]
+    now = dt.datetime(2026, 11, 1, 12, 0)
+
+    def hold(key: str) -> None:
+        with engine.begin() as conn:
+            service.reserve(
+                conn,
+                sku="TS-BLK-M",
+                channel="web",
+                quantity=2,
+                idempotency_key=key,
+                now=now,
+                mode=Mode.shared,
+                ttl_seconds=60,
+            )
+
+    hold("before")  # the rules are read (and kept) by this reservation
+    with engine.begin() as conn:
+        service.replace_rules(
+            conn, [service.ChannelRule(channel="web", locations=frozenset({"wh1"}), cap=1)]
+        )
+    with pytest.raises(service.SokoError) as refused:
+        hold("after")
+    assert refused.value.code == service.ErrorCode.insufficient_stock

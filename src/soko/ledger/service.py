@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import json
 import threading
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -622,14 +623,18 @@ def expire_due(conn: Connection, now: dt.datetime) -> int:
 @dataclass(frozen=True)
 class _Reference:
     """What a reservation reads but rarely changes: the seller's rules, the default feeds and
-    the channels' ids, kept per store while its fingerprint stays the same."""
+    the channels' ids, kept per store while its fingerprint stays the same, and never longer
+    than ``REFERENCE_SECONDS`` (an import that edits a location in place — a warehouse
+    becoming a store — adds no row, so only age tells)."""
 
     fingerprint: tuple[int, ...]
     seller: list[ChannelRule]
     defaults: dict[str, frozenset[str]]
     channel_ids: dict[str, int]
+    loaded: float  # time.monotonic() when read
 
 
+REFERENCE_SECONDS = 5.0
 _REFERENCE: dict[str, _Reference] = {}
 _REFERENCE_LOCK = threading.Lock()
 
@@ -738,13 +743,19 @@ def _lock_for_reservation(conn: Connection, sku: str, key: str, now: dt.datetime
 def _reference(conn: Connection, fingerprint: tuple[int, ...]) -> _Reference:
     store = conn.engine.url.render_as_string(hide_password=True)
     known = _REFERENCE.get(store)
-    if known is not None and known.fingerprint == fingerprint:
+    now = time.monotonic()
+    if (
+        known is not None
+        and known.fingerprint == fingerprint
+        and now - known.loaded < REFERENCE_SECONDS
+    ):
         return known
     fresh = _Reference(
         fingerprint,
         seller_rules(conn),
         default_locations(conn),
         {str(c): int(i) for c, i in conn.execute(select(Channel.code, Channel.id)).all()},
+        now,
     )
     with _REFERENCE_LOCK:
         _REFERENCE[store] = fresh
