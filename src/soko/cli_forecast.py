@@ -60,7 +60,8 @@ def forecast_command(
             if dask:
                 from dask.distributed import Client, LocalCluster
 
-                client = Client(LocalCluster(n_workers=dask, threads_per_worker=1, processes=True))
+                cluster = LocalCluster(n_workers=dask, threads_per_worker=1)  # type: ignore[no-untyped-call]
+                client = Client(cluster)  # type: ignore[no-untyped-call]
             result = demand_forecast(
                 engine,
                 as_of=start,
@@ -73,7 +74,7 @@ def forecast_command(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     finally:
         if client is not None:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
         engine.dispose()
     engine = make_engine(Settings())
     run_id = save_forecast(engine, result) if save else None

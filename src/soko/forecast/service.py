@@ -448,6 +448,7 @@ def forecast_history(
             for q in QUANTILES
         )
         fc = pl.concat([fc, analog.select(fc.columns)])
+    fc = fc.with_columns(pl.col(c).clip(lower_bound=0.0) for c in ["mean", *qcols])
     # Outside its season a seasonal item sells nothing.
     fc = fc.join(
         cat.select("sku", "season_start", "season_end"), on="sku", how="left"
