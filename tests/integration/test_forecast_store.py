@@ -212,20 +212,26 @@ def test_location_parts_add_up_to_the_sku_total(loaded: Loaded) -> None:
     assert (joined["mean"] - joined["ch"]).abs().max() < 1e-6  # type: ignore[operator]
     for col in ("q10", "q50", "q80", "q90", "q95"):
         assert daily[col].dtype == pl.Int64
-    assert (daily["q10"] <= daily["q50"]).all() and (daily["q90"] <= daily["q95"]).all()
-    assert (daily["sd"] >= 0).all() and (daily["mean"] >= 0).all()
-    assert daily["ds"].min() == AS_OF and daily["ds"].max() == END
+    assert (daily["q10"] <= daily["q50"]).all()
+    assert (daily["q90"] <= daily["q95"]).all()
+    assert (daily["sd"] >= 0).all()
+    assert (daily["mean"] >= 0).all()
+    assert daily["ds"].min() == AS_OF
+    assert daily["ds"].max() == END
 
 
 def test_progress_reports_each_stage(loaded: Loaded) -> None:
-    assert loaded.stages[0] == "history" and loaded.stages[-1] == "done"
+    assert loaded.stages[0] == "history"
+    assert loaded.stages[-1] == "done"
     assert any(s.startswith("forecast: backtest") for s in loaded.stages)
 
 
 def test_a_saved_run_comes_back_as_the_latest(loaded: Loaded) -> None:
     run_id = save_forecast(loaded.engine, loaded.forecast, plan_run_id=7)
     back = latest_forecast(loaded.engine)
-    assert back is not None and back.run_id == run_id and back.as_of == AS_OF
+    assert back is not None
+    assert back.run_id == run_id
+    assert back.as_of == AS_OF
     assert back.daily.height == loaded.forecast.daily.height
     assert back.series["model"].to_list() == loaded.forecast.series["model"].to_list()
     total = loaded.forecast.daily["mean"].sum()

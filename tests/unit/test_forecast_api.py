@@ -42,8 +42,10 @@ def test_forecast_returns_the_nixtla_columns_with_whole_bounds_around_the_mean()
     assert first == history["ds"].max() + dt.timedelta(days=1)  # type: ignore[operator]
     bounds = out.select("lo-80", "hi-80", "lo-95", "hi-95").to_numpy()
     assert np.all(bounds == np.round(bounds)), "counts in, whole-number bounds out"
-    assert (out["lo-95"] <= out["lo-80"]).all() and (out["hi-80"] <= out["hi-95"]).all()
-    assert (out["lo-80"] <= out["mean"] + 1).all() and (out["mean"] <= out["hi-80"]).all()
+    assert (out["lo-95"] <= out["lo-80"]).all()
+    assert (out["hi-80"] <= out["hi-95"]).all()
+    assert (out["lo-80"] <= out["mean"] + 1).all()
+    assert (out["mean"] <= out["hi-80"]).all()
 
 
 def test_forecast_mean_is_near_the_true_weekly_level() -> None:
@@ -75,7 +77,8 @@ def test_eighty_percent_interval_covers_about_eighty_percent_of_new_days() -> No
     out = forecast(full.filter(pl.col("ds") <= cut), 28, levels=(80,))
     joined = out.join(full, on=["unique_id", "ds"])
     inside = ((joined["y"] >= joined["lo-80"]) & (joined["y"] <= joined["hi-80"])).mean()
-    assert inside is not None and 0.75 <= inside <= 1.0
+    assert inside is not None
+    assert 0.75 <= inside <= 1.0
 
 
 @pytest.mark.parametrize(
