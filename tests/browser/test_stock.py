@@ -184,6 +184,7 @@ def test_an_adjustment_is_confirmed_first_then_recorded_and_listed_in_the_histor
     browsing.goto(f"/stock/{quote(code, safe='')}?lang=en")
     browsing.p.select_option("#adjust-location", place)
     browsing.p.fill("#adjust-quantity", "-1")
+    assert_no_sideways_scroll(browsing)
     browsing.p.fill("#adjust-reason", "Broken in the stockroom")
     with browsing.p.expect_navigation():
         browsing.p.click("#adjust-form button[type=submit]")

@@ -150,3 +150,39 @@ def test_a_transfer_is_in_transit_until_marked_received(web: TestClient) -> None
     assert 'id="sku-in-transit"' not in page
     assert (on_hand(web, "wh1"), on_hand(web, "wh2")) == (6, 6)
     assert 'data-figure="in_transit"' not in web.get("/stock?q=TS-BLK-M").text
+
+
+def preorder_limit(page: str, channel: str = "") -> str | None:
+    """The limit shown for ``channel`` ("": all channels); None when the channel has no row
+    (no limit and nothing waiting)."""
+    row = re.search(rf'<tr data-preorder-channel="{channel}">(.*?)</tr>', page, re.S)
+    if row is None:
+        return None
+    cell = re.search(r'data-figure="limit">([^<]*)<', row.group(1))
+    assert cell
+    return cell.group(1).strip()
+
+
+def test_a_planner_sets_a_pre_order_limit_and_a_bad_one_is_refused(web: TestClient) -> None:
+    sign_in(web, Role.planner)
+    assert preorder_limit(web.get("/stock/TS-BLK-M?lang=en").text) == "–"
+    done = post(web, "preorder-limit", channel="", max_units="5")
+    assert done.status_code == 303
+    assert done.headers["location"].endswith("#sku-preorders")
+    page = web.get("/stock/TS-BLK-M?lang=en").text
+    assert preorder_limit(page) == "5"
+    assert preorder_limit(page, "web") is None
+    refused = post(web, "preorder-limit", channel="web", max_units="-1")
+    assert refused.status_code == 422
+    assert 'id="preorder-error"' in refused.text
+    assert preorder_limit(web.get("/stock/TS-BLK-M?lang=en").text, "web") is None
+
+
+def test_a_viewer_sees_the_pre_order_limits_but_cannot_set_one(web: TestClient) -> None:
+    sign_in(web, Role.planner)
+    post(web, "preorder-limit", channel="web", max_units="3")
+    sign_in(web, Role.viewer)
+    page = web.get("/stock/TS-BLK-M?lang=en").text
+    assert preorder_limit(page, "web") == "3"
+    assert 'id="preorder-form"' not in page
+    assert post(web, "preorder-limit", channel="web", max_units="9").status_code == 403

@@ -279,3 +279,31 @@ def fill_waiting(conn: Connection, sku_id: int, *, now: dt.datetime, mode: Mode)
         )
         filled += 1
     return filled
+
+
+@dataclass(frozen=True)
+class PreorderSummary:
+    """A SKU's pre-orders for its Stock page."""
+
+    limits: dict[str | None, int]  # channel code (None: every channel together) -> units
+    waiting: dict[str, int]  # channel code -> units waiting
+    incoming: int  # units on their way, in all
+
+
+def summary(conn: Connection, sku: str) -> PreorderSummary:
+    the_sku = service.sku_id(conn, sku)
+    codes = dict(conn.execute(select(Channel.id, Channel.code)).all())
+    waiting = conn.execute(
+        select(Channel.code, func.sum(Preorder.quantity))
+        .join(Channel, Channel.id == Preorder.channel_id)
+        .where(Preorder.sku_id == the_sku, Preorder.status == "waiting")
+        .group_by(Channel.code)
+    ).all()
+    return PreorderSummary(
+        limits={
+            (codes[c] if c is not None else None): units
+            for c, units in limits(conn, the_sku).items()
+        },
+        waiting={str(c): int(q) for c, q in waiting},
+        incoming=sum(service.incoming_by_location(conn, the_sku).values()),
+    )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from soko.api.auth import Scope
 from soko.api.deps import SessionDep, SettingsDep
 from soko.errors import ErrorCode, SokoError
-from soko.ledger import service, transfers
+from soko.ledger import preorders, service, transfers
 from soko.ledger.rules import Mode
 from soko.settings import Settings, local_now
 from soko.store.queries import (
@@ -190,6 +190,7 @@ def render_sku(
         movements=sku_movements(session, sku, limit=MOVEMENTS_SHOWN),
         movements_shown=MOVEMENTS_SHOWN,
         in_transit=transfers.in_transit(conn, sku),
+        preorders=preorders.summary(conn, sku),
         may_change=user.may(Scope.adjust),
         is_set=bool(set_components(session, sku)),
         done=done,

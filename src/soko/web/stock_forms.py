@@ -26,7 +26,7 @@ from soko.api.auth import Scope
 from soko.api.deps import SessionDep, SettingsDep, StoreDep
 from soko.api.problems import STATUS_BY_CODE
 from soko.errors import ErrorCode, SokoError
-from soko.ledger import service, transfers
+from soko.ledger import preorders, service, transfers
 from soko.ledger.rules import Mode
 from soko.settings import Settings, local_now
 from soko.store.queries import list_channels, sku_info
@@ -56,9 +56,9 @@ class Refused(Exception):
         self.status = status
 
 
-def sku_url(sku: str, done: str = "") -> str:
+def sku_url(sku: str, done: str = "", anchor: str = "sku-movements") -> str:
     url = f"/stock/{quote(sku, safe='')}"
-    return f"{url}?done={done}#sku-movements" if done else url
+    return f"{url}?done={done}#{anchor}" if done else url
 
 
 def _quantity(pages: Pages, locale: str, text: str, *, signed: bool) -> int:
@@ -348,3 +348,48 @@ def receive(
         session.connection(), transfer_id, actor=user.name, now=local_now(settings)
     )
     return RedirectResponse(sku_url(view.sku, "received"), status_code=303)
+
+
+@router.post("/stock/preorder-limit", response_class=HTMLResponse)
+def preorder_limit(
+    request: Request,
+    _csrf: CsrfDep,
+    user: Changer,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    sku: Annotated[str, Form(min_length=1, max_length=64)],
+    channel: Annotated[str, Form(max_length=64)] = "",
+    max_units: Text = "",
+) -> Response:
+    """How many units of the SKU may be pre-ordered against incoming stock (予約販売)."""
+    locale, _ = choose_locale(request, settings.default_locale)
+    try:
+        try:
+            units = int(max_units.strip())
+        except ValueError:
+            units = -1
+        if not 0 <= units <= MAX_UNITS:
+            raise Refused(pages.gettext(locale, "The limit is a whole number of units, 0 or more."))
+        try:
+            with store.engine.begin() as conn:
+                preorders.set_limit(conn, sku=sku, channel=channel or None, max_units=units)
+        except SokoError as error:
+            if error.code == ErrorCode.unknown_sku:
+                raise
+            raise Refused(error.message, STATUS_BY_CODE.get(error.code, 422)) from None
+    except Refused as refused:
+        return render_sku(
+            request,
+            sku,
+            user=user,
+            session=session,
+            settings=settings,
+            pages=pages,
+            form="preorder",
+            form_error=refused.message,
+            values={"channel": channel, "max_units": max_units},
+            status_code=refused.status,
+        )
+    return RedirectResponse(sku_url(sku, "preorder", "sku-preorders"), status_code=303)
