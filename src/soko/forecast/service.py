@@ -13,10 +13,12 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
 from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import true as sa_true
 
 from soko.forecast import history as hist_mod
 from soko.forecast.analogues import LAUNCH_DAYS, analogue_forecast
@@ -101,8 +103,15 @@ def _frame(engine: Engine, statement: object) -> pl.DataFrame:
     return pl.DataFrame(data, strict=False) if rows else pl.DataFrame(schema=columns)
 
 
-def load_history(engine: Engine, *, as_of: dt.date | None = None) -> StoreHistory:
-    """Daily demand per SKU × location before ``as_of``, censored days estimated."""
+def load_history(
+    engine: Engine, *, as_of: dt.date | None = None, sku: str | None = None
+) -> StoreHistory:
+    """Daily demand per SKU × location before ``as_of``, censored days estimated; with
+    ``sku``, that SKU's only (the Forecast page's chart)."""
+
+    def only(statement: Any) -> Any:
+        return statement.where(Sku.code == sku) if sku is not None else statement
+
     with engine.connect() as conn:
         last = conn.execute(select(func.max(Order.ordered_at))).scalar_one_or_none()
     if last is None:
@@ -111,19 +120,21 @@ def load_history(engine: Engine, *, as_of: dt.date | None = None) -> StoreHistor
     day = func.date(Order.ordered_at)
     lines = _frame(
         engine,
-        select(
-            Sku.code.label("sku"),
-            Location.code.label("location"),
-            Channel.code.label("channel"),
-            day.label("ds"),
-            OrderLine.kind,
-            func.sum(OrderLine.quantity).label("units"),
-        )
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(Sku, Sku.id == OrderLine.sku_id)
-        .join(Channel, Channel.id == Order.channel_id)
-        .join(Location, Location.id == OrderLine.location_id)
-        .group_by(Sku.code, Location.code, Channel.code, day, OrderLine.kind),
+        only(
+            select(
+                Sku.code.label("sku"),
+                Location.code.label("location"),
+                Channel.code.label("channel"),
+                day.label("ds"),
+                OrderLine.kind,
+                func.sum(OrderLine.quantity).label("units"),
+            )
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Sku, Sku.id == OrderLine.sku_id)
+            .join(Channel, Channel.id == Order.channel_id)
+            .join(Location, Location.id == OrderLine.location_id)
+            .group_by(Sku.code, Location.code, Channel.code, day, OrderLine.kind)
+        ),
     )
     if lines.height == 0:
         raise NoSalesHistory("the store holds no order lines with a location")
@@ -148,29 +159,33 @@ def load_history(engine: Engine, *, as_of: dt.date | None = None) -> StoreHistor
     )
     receipts = _frame(
         engine,
-        select(
-            Sku.code.label("sku"),
-            Location.code.label("location"),
-            Receipt.received_on.label("ds"),
-            func.sum(Receipt.quantity).label("units"),
-        )
-        .join(PurchaseOrderLine, PurchaseOrderLine.id == Receipt.purchase_order_line_id)
-        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-        .join(Sku, Sku.id == PurchaseOrderLine.sku_id)
-        .join(Location, Location.id == PurchaseOrder.location_id)
-        .group_by(Sku.code, Location.code, Receipt.received_on),
+        only(
+            select(
+                Sku.code.label("sku"),
+                Location.code.label("location"),
+                Receipt.received_on.label("ds"),
+                func.sum(Receipt.quantity).label("units"),
+            )
+            .join(PurchaseOrderLine, PurchaseOrderLine.id == Receipt.purchase_order_line_id)
+            .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+            .join(Sku, Sku.id == PurchaseOrderLine.sku_id)
+            .join(Location, Location.id == PurchaseOrder.location_id)
+            .group_by(Sku.code, Location.code, Receipt.received_on)
+        ),
     )
     adjustments = _frame(
         engine,
-        select(
-            Sku.code.label("sku"),
-            Location.code.label("location"),
-            func.date(StockAdjustment.adjusted_at).label("ds"),
-            func.sum(StockAdjustment.quantity).label("units"),
-        )
-        .join(Sku, Sku.id == StockAdjustment.sku_id)
-        .join(Location, Location.id == StockAdjustment.location_id)
-        .group_by(Sku.code, Location.code, func.date(StockAdjustment.adjusted_at)),
+        only(
+            select(
+                Sku.code.label("sku"),
+                Location.code.label("location"),
+                func.date(StockAdjustment.adjusted_at).label("ds"),
+                func.sum(StockAdjustment.quantity).label("units"),
+            )
+            .join(Sku, Sku.id == StockAdjustment.sku_id)
+            .join(Location, Location.id == StockAdjustment.location_id)
+            .group_by(Sku.code, Location.code, func.date(StockAdjustment.adjusted_at))
+        ),
     )
     balances = _frame(
         engine,
@@ -181,7 +196,8 @@ def load_history(engine: Engine, *, as_of: dt.date | None = None) -> StoreHistor
             Balance.counted_at,
         )
         .join(Sku, Sku.id == Balance.sku_id)
-        .join(Location, Location.id == Balance.location_id),
+        .join(Location, Location.id == Balance.location_id)
+        .where(Sku.code == sku if sku is not None else sa_true()),
     )
     tags = _frame(
         engine,

@@ -23,7 +23,7 @@ from soko.api.router import API_PREFIX, api_router
 from soko.ledger.service import expire_due
 from soko.settings import Settings, local_now
 from soko.store.db import make_engine
-from soko.web import customers, health, orders, pages, stock, stock_forms, suppliers
+from soko.web import customers, forecast, health, orders, pages, stock, stock_forms, suppliers
 from soko.web.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -137,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(api_router)
     app.include_router(orders.router)  # before pages: /orders replaces its placeholder
+    app.include_router(forecast.router)
     app.include_router(suppliers.router)
     app.include_router(customers.router)  # before pages: /customers replaces its placeholder
     app.include_router(pages.router)
