@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from soko.data.demo import generate_into_store
 from soko.forecast.service import (
     DemandForecast,
+    NoSalesHistory,
     demand_forecast,
     latest_forecast,
     load_history,
@@ -236,3 +237,15 @@ def test_a_saved_run_comes_back_as_the_latest(loaded: Loaded) -> None:
     assert back.series["model"].to_list() == loaded.forecast.series["model"].to_list()
     total = loaded.forecast.daily["mean"].sum()
     assert back.daily["mean"].sum() == pytest.approx(total)
+
+
+def test_a_forecast_before_any_sale_is_refused_by_name(loaded: Loaded) -> None:
+    with pytest.raises(NoSalesHistory, match="no sales before 2024-11-01"):
+        demand_forecast(loaded.engine, as_of=dt.date(2024, 11, 1), horizon_days=7)
+
+
+def test_a_young_shop_gets_a_forecast_from_what_little_it_has(loaded: Loaded) -> None:
+    young = demand_forecast(loaded.engine, as_of=dt.date(2024, 12, 1), horizon_days=14)
+    assert young.daily.height > 0
+    assert set(young.series["model"].unique().to_list()) <= {"Analogue", "SalesPlan", "None"}
+    assert (young.daily["mean"] >= 0).all()

@@ -141,6 +141,8 @@ def load_history(
     lines = lines.with_columns(
         pl.col("ds").cast(pl.String).str.to_date(), pl.col("units").cast(pl.Float64)
     )
+    if lines.filter(pl.col("ds") < as_of).height == 0:
+        raise NoSalesHistory(f"the store holds no sales before {as_of}: nothing to learn from")
     catalogue = _frame(
         engine,
         select(
@@ -394,9 +396,12 @@ def forecast_history(
     def staged(stage: str, done: int, total: int) -> None:
         report(f"forecast: {stage}", done, total)
 
-    result: ForecastResult = run(
-        nixtla, horizon_days, quantiles=QUANTILES, partitions=partitions, progress=staged
-    )
+    if nixtla.height:
+        result = run(
+            nixtla, horizon_days, quantiles=QUANTILES, partitions=partitions, progress=staged
+        )
+    else:  # every SKU is new: analogues and sales plans only
+        result = _no_established(horizon_days)
     report("new products", 0, 1)
     qcols = [quantile_column(q) for q in QUANTILES]
     fc = result.forecast.rename({"unique_id": "sku"})
@@ -589,6 +594,34 @@ def forecast_history(
         model_counts=dict(series.group_by("model").len().iter_rows()),
         summary=summary,
         history=sku_daily.select("sku", "ds", "sales", "y", "censored", "spike"),
+    )
+
+
+def _no_established(horizon_days: int) -> ForecastResult:
+    schema: dict[str, pl.DataType] = {
+        "unique_id": pl.String(),
+        "ds": pl.Date(),
+        "mean": pl.Float64(),
+        "model": pl.String(),
+    }
+    schema.update({quantile_column(q): pl.Float64() for q in QUANTILES})
+    return ForecastResult(
+        forecast=pl.DataFrame(schema=schema),
+        series=pl.DataFrame(
+            schema={
+                "unique_id": pl.String,
+                "history_days": pl.UInt32,
+                "demand_class": pl.String,
+                "model": pl.String,
+                "scaled_error": pl.Float64,
+                "naive": pl.Float64,
+                "seasonal_naive": pl.Float64,
+            }
+        ),
+        backtest=pl.DataFrame(),
+        model_counts={},
+        expensive_groups=(),
+        quantiles=QUANTILES,
     )
 
 
