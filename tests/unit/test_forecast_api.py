@@ -108,3 +108,18 @@ def test_unknown_frequency_and_exogenous_columns_are_refused() -> None:
         forecast(history, 7, freq="H")
     with pytest.raises(ForecastInputError, match="exogenous"):
         forecast(history.with_columns(pl.lit(1.0).alias("price")), 7)
+
+
+def test_weekly_series_are_forecast_on_their_own_weekday_at_the_weekly_level() -> None:
+    daily = _poisson_history(days=700)
+    weekly = (
+        daily.group_by("unique_id", pl.col("ds").dt.truncate("1w"))
+        .agg(pl.col("y").sum())
+        .sort("unique_id", "ds")
+    )
+    out = forecast(weekly, 8, freq="W", levels=(80,))
+    last = weekly["ds"].max()
+    assert out["ds"].min() == last + dt.timedelta(days=7)  # type: ignore[operator]
+    assert set(out["ds"].dt.weekday().to_list()) == {1}, "Mondays in, Mondays out"
+    fast = out.filter(pl.col("unique_id") == "fast")["mean"].mean()
+    assert fast == pytest.approx(12.0 * 7, rel=0.15)

@@ -330,7 +330,13 @@ def run(
     quantiles = tuple(sorted(set(quantiles)))
     daily = freq.upper().startswith("D")
     season = 7 if daily else 1
-    sf_freq = "D" if daily else freq
+    end_day = history.select(pl.col("ds").max()).item()
+    # Weekly periods keep the weekday the data uses (pandas "W" alone means weeks ending Sunday).
+    sf_freq = (
+        "D"
+        if daily
+        else f"W-{('MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN')[end_day.weekday()]}"
+    )
     steps = 6
     report("profile", 0, steps)
     end = history.select(pl.col("ds").max()).item()
