@@ -16,7 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from soko.cli import app
 from soko.data.demo import generate_into_store
 from soko.forecast.service import (
     DemandForecast,
@@ -39,6 +41,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("forecast_small")]
 @dataclass(frozen=True)
 class Loaded:
     engine: Engine
+    folder: Path
     truth: dict[str, pl.DataFrame]
     forecast: DemandForecast
     stages: list[str]
@@ -59,7 +62,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     result = demand_forecast(
         engine, as_of=AS_OF, horizon_days=HORIZON, progress=lambda s, _d, _t: stages.append(s)
     )
-    yield Loaded(engine, truth, result, stages)
+    yield Loaded(engine, folder, truth, result, stages)
     engine.dispose()
 
 
@@ -249,3 +252,18 @@ def test_a_young_shop_gets_a_forecast_from_what_little_it_has(loaded: Loaded) ->
     assert young.daily.height > 0
     assert set(young.series["model"].unique().to_list()) <= {"Analogue", "SalesPlan", "None"}
     assert (young.daily["mean"] >= 0).all()
+
+
+def test_the_cli_forecasts_keeps_the_run_and_refuses_a_bad_date(loaded: Loaded) -> None:
+    runner = CliRunner()
+    env = {"SOKO_DATA_DIR": str(loaded.folder)}
+    done = runner.invoke(app, ["forecast", "--horizon", "14"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "saved" in done.output
+    kept = latest_forecast(loaded.engine)
+    assert kept is not None
+    assert kept.daily["ds"].n_unique() == 14
+    assert kept.as_of == dt.date(2026, 11, 1), "the day after the last order"
+    bad = runner.invoke(app, ["forecast", "--as-of", "2026-02-30"], env=env)
+    assert bad.exit_code == 2
+    assert "not a date" in bad.output
