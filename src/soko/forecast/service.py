@@ -310,19 +310,27 @@ def build_history(
     spikes = hist_mod.flag_spikes(sold)
     cleaned = hist_mod.replace_tagged(estimated, tagged)
     n_keys, n_days = sold.shape
-    demand = pl.DataFrame(
-        {
-            "sku": np.repeat(keys["sku"].to_numpy(), n_days),
-            "location": np.repeat(keys["location"].to_numpy(), n_days),
-            "ds": np.tile(day_arr, n_keys),
-            "sales": sold.ravel(),
-            "y": cleaned.ravel(),
-            "censored": censored.ravel(),
-            "spike": spikes.ravel(),
-            "tagged": tagged.ravel(),
-            "active": active.ravel(),
-        }
-    ).with_columns(pl.col("ds").cast(pl.Date))
+    del net, on_hand, touched, started, in_season, estimated
+    # Integer keys first, codes joined after: no per-row Python strings on large stores.
+    demand = (
+        pl.DataFrame(
+            {
+                "_k": np.repeat(np.arange(n_keys, dtype=np.int32), n_days),
+                "ds": np.tile(day_arr, n_keys),
+                "sales": sold.ravel(),
+                "y": cleaned.ravel(),
+                "censored": censored.ravel(),
+                "spike": spikes.ravel(),
+                "tagged": tagged.ravel(),
+                "active": active.ravel(),
+            }
+        )
+        .with_columns(pl.col("ds").cast(pl.Date))
+        .filter(pl.col("ds") < as_of)
+        .join(keys.with_row_index("_k").with_columns(pl.col("_k").cast(pl.Int32)), on="_k")
+        .select("sku", "location", "ds", "sales", "y", "censored", "spike", "tagged", "active")
+    )
+    del sold, cleaned, censored, spikes, tagged, active
     demand = demand.filter(pl.col("ds") < as_of)
     by_channel = (
         sales.filter(pl.col("ds") < as_of)
