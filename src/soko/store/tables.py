@@ -559,9 +559,7 @@ class PlanRun(Base):
     summary: Mapped[dict[str, object]] = mapped_column(JSON)
     job_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(String(500))
-    __table_args__ = (
-        CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),)
 
 
 class PlanLine(Base):
@@ -611,9 +609,7 @@ class PlanLine(Base):
         UniqueConstraint("plan_run_id", "sku_id", "location_id"),
         CheckConstraint("kind IN ('staple', 'seasonal')", name="kind"),
         CheckConstraint("recommended_quantity >= 0", name="recommended"),
-        CheckConstraint(
-            "edited_quantity IS NULL OR edited_quantity >= 0", name="edited_quantity"
-        ),
+        CheckConstraint("edited_quantity IS NULL OR edited_quantity >= 0", name="edited_quantity"),
     )
 
 
