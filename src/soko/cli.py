@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -89,6 +91,9 @@ def generate(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes; more use more cores under load.")
+    ] = 1,
 ) -> None:
     """Serve the web app and the HTTP API."""
     import uvicorn
@@ -99,7 +104,19 @@ def serve(
     settings = Settings()
     migrate(make_engine(settings))
     out.print(f"Soko is at http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    else:  # each worker process builds its own app from the same environment
+        if settings.secret_key is None:  # one key for all workers, or sessions break
+            os.environ["SOKO_SECRET_KEY"] = secrets.token_urlsafe(32)
+        uvicorn.run(
+            "soko.web.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
 
 
 @app.command()
@@ -116,7 +133,7 @@ def demo(
         out.print(f"Loading the {preset.value} demo data set (one time)…")
         generate_into_store(settings, preset.value, 1, progress=True).print(out)
         plan()  # the Orders page opens on a computed plan
-    serve(host=host, port=port)
+    serve(host=host, port=port, workers=1)
 
 
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         "allocated: the pool is split between channels in priority order.",
     )
     reservation_ttl_seconds: int = Field(default=900, ge=1, description="Cart hold lifetime.")
+    secure_cookies: bool = Field(
+        default=False,
+        description="Always mark the session cookie Secure (HTTPS only). It is marked so "
+        "anyway when a request comes over HTTPS; set this when TLS ends at a proxy that "
+        "does not say so.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Signs web session cookies; unset, a random key per process signs "

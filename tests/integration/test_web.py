@@ -16,7 +16,7 @@ from babel.messages.extract import extract_from_dir
 from fastapi.testclient import TestClient
 
 from soko.web.app import create_app
-from soko.web.i18n import LOCALES, load_translations
+from soko.web.i18n import LOCALES, read_catalog
 from tests.servers import serving
 
 if TYPE_CHECKING:
@@ -164,8 +164,8 @@ def test_every_message_in_the_templates_has_a_japanese_translation() -> None:
         )
     }
     assert messages
-    ja = load_translations("ja")
-    untranslated = sorted(m for m in messages if ja.gettext(m) == m)
+    ja = read_catalog("ja")  # a word Japanese writes the same (SKU) is kept as translated
+    untranslated = sorted(m for m in messages if m not in ja or not ja[m].string)
     assert untranslated == []
     for locale in LOCALES:
         assert (WEB / "locale" / locale / "LC_MESSAGES" / "messages.po").is_file()

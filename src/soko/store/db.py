@@ -37,7 +37,9 @@ def make_engine(settings: Settings) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # The pool matches the server's worker threads (40 in uvicorn's thread pool), so a
+    # burst of requests does not queue for a connection.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

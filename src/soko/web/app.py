@@ -15,11 +15,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 import soko
 from soko.api.deps import Store
 from soko.api.problems import Problem, document_problems, install_problem_handlers, problem_json
 from soko.api.router import API_PREFIX, api_router
+from soko.insight.health import build_health
+from soko.insight.overview import DEFAULT_WEEKS, build_alerts, build_kpis, build_overview
 from soko.ledger.service import expire_due
 from soko.settings import Settings, local_now
 from soko.store.db import make_engine
@@ -67,6 +70,28 @@ async def _sweep_expired_holds(engine: Engine, settings: Settings, every: float 
             log.exception("expiring holds failed")
 
 
+def _warm_figures(engine: Engine, settings: Settings) -> None:
+    """Compute the overview's and the health table's figures once at start-up, in the
+    background, so the first person to open them does not wait seconds on a large store
+    (later requests reuse them until stock or orders change)."""
+    try:
+        with Session(engine) as session:
+            if build_overview(session, currency=settings.currency, weeks=DEFAULT_WEEKS).is_empty:
+                return
+            build_kpis(session, currency=settings.currency)
+            build_alerts(session, today=local_now(settings).date())
+            for by_product in (False, True):
+                build_health(session, by_product=by_product)
+    except Exception:  # a page computes its own figures if this did not
+        log.exception("computing the figures at start-up failed")
+
+
+def app_from_env() -> FastAPI:
+    """The app for the settings in the environment: the factory ``soko serve --workers``
+    hands to uvicorn, which imports it once in every worker process."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The web app and HTTP API over the store ``settings`` points at (schema already migrated)."""
     engine = make_engine(settings)
@@ -74,7 +99,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_sweep_expired_holds(engine, settings))
+        warming = asyncio.create_task(asyncio.to_thread(_warm_figures, engine, settings))
         yield
+        warming.cancel()
         sweeper.cancel()
         engine.dispose()
 
@@ -134,6 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_IDLE_SECONDS,
         same_site="lax",
+        force_secure=settings.secure_cookies,
     )
     app.include_router(api_router)
     app.include_router(orders.router)  # before pages: /orders replaces its placeholder
