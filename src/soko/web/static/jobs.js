@@ -30,7 +30,9 @@
       bar.removeAttribute("value"); // indeterminate while the total is unknown
       count.textContent = "";
     }
-    message.textContent = job.message || "";
+    // A job reports its stage in English; the page shows it in its own language.
+    var messages = JSON.parse(box.dataset.messages || "{}");
+    message.textContent = messages[job.message] || job.message || "";
     error.hidden = job.status !== "failed";
     error.textContent = job.error || "";
     var url = job.result && typeof job.result.url === "string" ? job.result.url : null;
