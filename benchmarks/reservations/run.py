@@ -9,6 +9,7 @@ in-process; then 50 concurrent HTTP clients against ``soko serve``.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import random
@@ -126,6 +127,10 @@ async def over_http(base: str, token: str, codes: list[str], n: int, tag: str) -
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1, help="soko serve worker processes")
+    workers = parser.parse_args().workers
+    print(f"HTTP server: soko serve --workers {workers}")
     schema = f"soko_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(PG, autocommit=True)
     admin.execute(f'CREATE SCHEMA "{schema}"')
@@ -159,7 +164,14 @@ def main() -> None:
         }
         log = Path(settings.data_dir) / "serve.log"
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "soko"), "serve", "--port", str(port)],
+            [
+                str(Path(sys.executable).parent / "soko"),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log.open("w"),
