@@ -201,11 +201,12 @@ def load_history(
         .join(Location, Location.id == Balance.location_id)
         .where(Sku.code == sku if sku is not None else sa_true()),
     )
+    # Days reviewed as real demand stay in the history; only one-offs are left out.
     tags = _frame(
         engine,
-        select(Sku.code.label("sku"), SpikeTag.day.label("ds")).join(
-            Sku, Sku.id == SpikeTag.sku_id
-        ),
+        select(Sku.code.label("sku"), SpikeTag.day.label("ds"))
+        .join(Sku, Sku.id == SpikeTag.sku_id)
+        .where(SpikeTag.leave_out),
     )
     plans = _frame(
         engine,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -509,13 +510,15 @@ class ForecastDaily(Base):
 
 
 class SpikeTag(Base):
-    """A day of a SKU's sales a user marked as a one-off (a TV mention, a bulk order):
-    left out of the history the forecast learns from."""
+    """A day of a SKU's sales a user reviewed. ``leave_out``: a one-off (a TV mention, a
+    bulk order), left out of the history the forecast learns from; else real demand (a
+    campaign peak), kept, and no longer flagged for review (migration 0007)."""
 
     __tablename__ = "forecast_spike_tags"
     id: Mapped[int] = mapped_column(primary_key=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     day: Mapped[dt.date] = mapped_column(Date)
+    leave_out: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     note: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     __table_args__ = (UniqueConstraint("sku_id", "day"),)
