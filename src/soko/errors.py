@@ -36,6 +36,9 @@ class ErrorCode(StrEnum):
     reservation_expired = "reservation_expired"
     reservation_closed = "reservation_closed"
     idempotency_key_reused = "idempotency_key_reused"
+    # forecast inputs
+    spike_tag_exists = "spike_tag_exists"
+    sales_plan_overlaps = "sales_plan_overlaps"
     # authentication
     unauthorized = "unauthorized"
     forbidden = "forbidden"

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from soko.errors import ErrorCode, SokoError
 
@@ -46,6 +47,8 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.negative_stock: 409,
     ErrorCode.reservation_expired: 409,
     ErrorCode.reservation_closed: 409,
+    ErrorCode.spike_tag_exists: 409,
+    ErrorCode.sales_plan_overlaps: 409,
 }
 
 STORE_UNAVAILABLE_DETAIL = (
@@ -115,6 +118,26 @@ def validation_problem(errors: Sequence[Any]) -> Problem:
     )
 
 
+PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at the request's path.
+
+    Starlette's 405 names only the methods of the first route whose path matched, so a
+    path served by two routes (``GET`` and ``PUT``) would promise too little in ``Allow``;
+    each method is tried against the routes instead.
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in PROBED_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+
+
 def install_problem_handlers(app: FastAPI, render: ProblemRenderer = problem_json) -> None:
     """Register handlers so every error ``app`` answers is a problem drawn by ``render``."""
 
@@ -126,6 +149,8 @@ def install_problem_handlers(app: FastAPI, render: ProblemRenderer = problem_jso
         response = render(request, problem_for_status(exc.status_code, detail))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            response.headers["Allow"] = ", ".join(methods)
         return response
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:

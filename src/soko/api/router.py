@@ -8,6 +8,7 @@ from soko.api.deps import authorize
 from soko.api.routes import (
     catalogue,
     customers,
+    forecast,
     health,
     jobs,
     kpis,
@@ -27,6 +28,7 @@ protected.include_router(ledger.router)
 protected.include_router(planning.router)
 protected.include_router(jobs.router)
 protected.include_router(customers.router)
+protected.include_router(forecast.router)
 
 api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(health.router)
