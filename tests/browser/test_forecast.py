@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.browser.conftest import Browsing
@@ -69,3 +71,52 @@ def test_the_page_speaks_japanese(browsing: Browsing) -> None:
         browsing.p.locator('nav.mainnav a[data-nav="forecast"]').get_attribute("aria-current")
         == "page"
     )
+
+
+def test_a_planner_reviews_and_tags_days_and_enters_a_sales_plan_and_all_are_kept(
+    browsing: Browsing,
+) -> None:
+    flagged = browsing.server.api("/forecast/flagged-spikes").json()
+    assert flagged["items"], "the demo data has spikes to review"
+    sku, spike_day = flagged["items"][0]["sku"], flagged["items"][0]["day"]
+    as_of = dt.date.fromisoformat(flagged["as_of"])
+    browsing.sign_in("planner")
+    browsing.goto(f"/forecast?lang=en&sku={sku}")
+    p = browsing.p
+    with p.expect_navigation(wait_until="load"):
+        p.click(f'#flagged-days tr[data-day="{spike_day}"] button[value="real_demand"]')
+    browsing.check()
+    assert "real demand" in p.inner_text("#inputs-done")
+    assert p.locator(f'#flagged-days tr[data-day="{spike_day}"]').count() == 0
+    one_off = (as_of - dt.timedelta(days=20)).isoformat()
+    p.fill("#tag-day", one_off)
+    p.fill("#tag-note", "学校からのまとめ買い")
+    with p.expect_navigation(wait_until="load"):
+        p.click("#tag-form button[type=submit]")
+    browsing.check()
+    assert "one-off" in p.inner_text("#inputs-done")
+    p.reload(wait_until="load")
+    browsing.check()
+    row = p.locator(f'#spike-tags tr[data-day="{one_off}"]')
+    assert row.get_attribute("data-leave-out") == "true"
+    assert row.locator('[data-figure="note"]').inner_text() == "学校からのまとめ買い"
+    kept = p.locator(f'#spike-tags tr[data-day="{spike_day}"]')
+    assert kept.get_attribute("data-leave-out") == "false"
+    starts_on, ends_on = as_of + dt.timedelta(days=7), as_of + dt.timedelta(days=36)
+    p.fill("#plan-start", starts_on.isoformat())
+    p.fill("#plan-end", ends_on.isoformat())
+    p.fill("#plan-units", "120")
+    with p.expect_navigation(wait_until="load"):
+        p.click("#plan-form button[type=submit]")
+    browsing.check()
+    plan = p.locator(f'#sales-plans tr[data-starts-on="{starts_on.isoformat()}"]')
+    assert plan.locator('[data-figure="units"]').inner_text() == "120"
+    stored = browsing.server.api(f"/forecast/sales-plans?sku={sku}").json()["items"]
+    assert [(x["starts_on"], x["ends_on"], x["units"]) for x in stored] == [
+        (starts_on.isoformat(), ends_on.isoformat(), 120)
+    ]
+    tags = browsing.server.api(f"/forecast/spike-tags?sku={sku}").json()["items"]
+    assert {(t["day"], t["leave_out"]) for t in tags} == {(one_off, True), (spike_day, False)}
+    browsing.goto(f"/forecast?lang=ja&sku={sku}")
+    assert p.inner_text("#forecast-inputs h2") == "次回の予測が学習する内容"
+    assert_no_sideways_scroll(browsing)
