@@ -8,6 +8,7 @@ whose SKUs have no history: their forecast comes from analogues.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from soko.forecast.service import (
     DemandForecast,
     NoSalesHistory,
     demand_forecast,
+    forecast_history,
     latest_forecast,
     load_history,
     save_forecast,
@@ -126,6 +128,54 @@ def test_forecast_is_closer_to_true_demand_on_stockout_days_too(loaded: Loaded) 
     soko, naive = _abs_error(table, "mean"), _abs_error(table, "snaive")
     print(f"\nstockout days ({table.height}): MAE soko {soko:.4f}, seasonal naive {naive:.4f}")
     assert soko < naive
+
+
+def test_a_super_sale_in_the_horizon_raises_the_forecast_toward_true_demand(
+    loaded: Loaded,
+) -> None:
+    """Rakuten's September super-sale (known ahead, as a seller's calendar is): per SKU at
+    the warehouse that feeds Rakuten, the sale week's units are nearer the truth with the
+    campaign index than from the same forecast without the campaign calendar."""
+    first, last = dt.date(2026, 9, 4), dt.date(2026, 9, 10)
+    keys = ["sku", "location"]
+    store = load_history(loaded.engine, as_of=AS_OF)
+    assert store.campaigns.filter(pl.col("campaign_code") == "RSS-202609").height == 1
+    blind = forecast_history(
+        dataclasses.replace(store, campaigns=store.campaigns.clear()), horizon_days=HORIZON
+    )
+
+    def week(daily: pl.DataFrame, name: str) -> pl.DataFrame:
+        return (
+            daily.filter(pl.col("ds").is_between(first, last) & (pl.col("location") == "WH-KANTO"))
+            .group_by(keys)
+            .agg(pl.col("mean").sum().alias(name))
+        )
+
+    truth = (
+        loaded.truth["demand"]
+        .filter(pl.col("date").is_between(first, last) & (pl.col("location_code") == "WH-KANTO"))
+        .rename({"location_code": "location"})
+        .group_by(keys)
+        .agg(pl.col("demand_units").sum().cast(pl.Float64).alias("truth"))
+    )
+    table = (
+        week(loaded.forecast.daily, "soko")
+        .join(week(blind.daily, "blind"), on=keys, how="full", coalesce=True)
+        .join(truth, on=keys, how="full", coalesce=True)
+        .fill_null(0.0)
+    )
+    rmse = {
+        c: float(table.select(((pl.col(c) - pl.col("truth")) ** 2).mean().sqrt()).item())
+        for c in ("soko", "blind")
+    }
+    totals = table.select(pl.col("soko", "blind", "truth").sum()).row(0, named=True)
+    print(
+        f"\nsuper-sale week at WH-KANTO, {table.height} SKUs: units soko {totals['soko']:.0f}, "
+        f"without the calendar {totals['blind']:.0f}, true {totals['truth']:.0f}; "
+        f"RMSE per SKU {rmse['soko']:.3f} vs {rmse['blind']:.3f}"
+    )
+    assert rmse["soko"] < rmse["blind"]
+    assert abs(totals["soko"] - totals["truth"]) < abs(totals["blind"] - totals["truth"])
 
 
 def test_history_on_censored_days_is_closer_to_true_demand_than_the_sales(loaded: Loaded) -> None:

@@ -47,6 +47,11 @@ def _daily(sales: pl.DataFrame, channel: str | None = None) -> pl.DataFrame:
     return days.join(units, on="date", how="left").with_columns(pl.col("units").fill_null(0))
 
 
+def _ran(small: Dataset) -> pl.DataFrame:
+    """The campaigns inside the data's two years (the calendar also holds planned ones)."""
+    return small.tables["campaigns"].filter(pl.col("starts_on") <= END)
+
+
 def _ordinary_days(small: Dataset) -> pl.DataFrame:
     """Days with no campaign on any channel and no national holiday."""
     campaigns = small.tables["campaigns"]
@@ -305,7 +310,7 @@ def test_japanese_holidays_lift_sales(sales: pl.DataFrame) -> None:
 def test_small_preset_has_a_marketplace_super_sale_at_least_three_times_baseline(
     small: Dataset, sales: pl.DataFrame
 ) -> None:
-    campaigns = small.tables["campaigns"].filter(
+    campaigns = _ran(small).filter(
         (pl.col("channel_code") == "rakuten") & (pl.col("kind") == "marketplace_sale")
     )
     assert campaigns.height >= 6  # several times a year
@@ -325,7 +330,7 @@ def test_small_preset_has_a_marketplace_super_sale_at_least_three_times_baseline
 def test_prime_day_like_event_on_amazon_lifts_its_sales(
     small: Dataset, sales: pl.DataFrame
 ) -> None:
-    events = small.tables["campaigns"].filter(
+    events = _ran(small).filter(
         (pl.col("channel_code") == "amazon") & pl.col("name").str.contains("プライムデー")
     )
     assert events.height >= 1
@@ -334,8 +339,20 @@ def test_prime_day_like_event_on_amazon_lifts_its_sales(
         assert _window_ratio(daily, first, last) > 2.0
 
 
+def test_the_next_quarters_campaigns_are_planned_and_shape_no_sale(
+    small: Dataset, sales: pl.DataFrame
+) -> None:
+    planned = small.tables["campaigns"].filter(pl.col("starts_on") > END)
+    assert {"AMZ-BF-2026", "RSS-202612"} <= set(planned["campaign_code"])
+    assert planned["starts_on"].max() <= END + dt.timedelta(days=91)  # type: ignore[operator]
+    assert not sales["campaign_code"].is_in(planned["campaign_code"].implode()).any()
+    # The planned super-sale covers products as the past ones do.
+    covered = small.tables["campaign_skus"].filter(pl.col("campaign_code") == "RSS-202612")
+    assert 0 < covered.height < small.tables["products"].height  # one row per SKU
+
+
 def test_own_shop_coupons_are_used_and_lift_sales(small: Dataset, sales: pl.DataFrame) -> None:
-    coupons = small.tables["campaigns"].filter(pl.col("kind") == "coupon")
+    coupons = _ran(small).filter(pl.col("kind") == "coupon")
     assert coupons.height >= 2
     assert (coupons["channel_code"] == "own_web").all()
     used = sales.filter(pl.col("coupon_code").is_not_null())

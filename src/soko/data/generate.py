@@ -41,6 +41,7 @@ frames on any machine with the same numpy.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterator
@@ -484,7 +485,95 @@ def _campaigns(rng: np.random.Generator) -> list[Campaign]:
                     label,
                 )
             )
-    return out
+    return out + _planned_campaigns()
+
+
+PLANNED_DAYS = 91  # the seller's calendar reaches this far past the data's last day
+
+
+def _planned_campaigns() -> list[Campaign]:
+    """The next quarter's calendar, known in advance as a seller knows it: after the data's
+    last day, so it shapes no sale; the forecast and the orders placed before it should
+    see it coming. Uplifts are the middle of each kind's range (no draw, so adding these
+    changes none of the simulated history)."""
+    out = [
+        Campaign(
+            "CPN-THANKS26",
+            "会員感謝クーポン 2026",
+            "coupon",
+            OWN_WEB,
+            0,
+            6,
+            15.0,
+            "THANKS26",
+            1.8,
+            1.0,
+        ),
+        Campaign(
+            "AMZ-BF-2026",
+            "Amazon ブラックフライデー 2026",
+            "marketplace_sale",
+            AMAZON,
+            0,
+            7,
+            15.0,
+            None,
+            2.4,
+            0.3,
+        ),
+        Campaign(
+            "RSS-202612",
+            "楽天スーパーSALE 2026年12月",
+            "marketplace_sale",
+            RAKUTEN,
+            0,
+            6,
+            20.0,
+            None,
+            6.25,
+            0.5,
+        ),
+        Campaign(
+            "CPN-NEWYEAR27",
+            "新春クーポン 2027",
+            "coupon",
+            OWN_WEB,
+            0,
+            6,
+            10.0,
+            "NEWYEAR27",
+            1.8,
+            1.0,
+        ),
+    ]
+    firsts = [
+        dt.date(2026, 11, 20),
+        dt.date(2026, 11, 27),
+        dt.date(2026, 12, 4),
+        dt.date(2027, 1, 1),
+    ]
+    planned = [
+        dataclasses.replace(c, first=_day(f), last=_day(f) + c.last)
+        for c, f in zip(out, firsts, strict=True)
+    ]
+    for i in range(DAYS, DAYS + PLANNED_DAYS):
+        d = START + dt.timedelta(days=i)
+        if d.day in (5, 15, 25):
+            planned.append(
+                Campaign(
+                    f"Y5-{d:%Y%m%d}",
+                    f"5のつく日 {d:%Y-%m-%d}",
+                    "marketplace_sale",
+                    YAHOO,
+                    i,
+                    i,
+                    0.0,
+                    None,
+                    1.4,
+                    1.0,
+                )
+            )
+    return planned
 
 
 def _uplift(campaigns: list[Campaign]) -> F64:

@@ -2,7 +2,7 @@
 
 The run, for series in the Nixtla layout (``unique_id``, ``ds``, ``y``):
 
-1. **Weekday profile.** Daily retail demand has a strong weekly rhythm that the
+1. **Weekday profile** (and campaign index). Daily retail demand has a strong weekly rhythm that the
    intermittent-demand methods (Croston, ADIDA, TSB) cannot see. Each series is divided by
    its weekday index (its last year's weekday means over its mean, shrunk towards the
    pooled index by ``PROFILE_SHRINK`` units of evidence), the level models run on the
@@ -23,7 +23,12 @@ The run, for series in the Nixtla layout (``unique_id``, ``ds``, ``y``):
 4. **Expensive candidates** (AutoETS, Hyndman et al. 2002, with a weekly season) are
    screened: they run on a sample of each group's series first, and on the whole group
    only when they beat the group's cheap winner there by ``EXPENSIVE_GAIN``.
-5. **Conformal quantiles.** The chosen model's backtest residuals, per series, divided by
+5. **Global model.** A LightGBM model across series with calendar, holiday and exogenous
+   features (:mod:`soko.forecast.global_model`) is backtested on the same origins (on a
+   sample of at most ``global_model.TRAIN_SERIES`` series) and takes a class only where it
+   beats the class's choice by ``GLOBAL_GAIN``; exogenous columns (campaigns, discounts,
+   prices) reach only this model, so they are used exactly where they pay.
+6. **Conformal quantiles.** The chosen model's backtest residuals, per series, divided by
    the weekday index, give empirical residual quantiles at the finite-sample-corrected
    levels of split conformal prediction (Vovk et al. 2005; Angelopoulos & Bates 2021);
    a quantile is the forecast plus that residual quantile times the day's index, never
@@ -54,6 +59,7 @@ from statsforecast.models import (
     WindowAverage,
 )
 
+from soko.forecast import global_model
 from soko.forecast.metrics import naive_scales, rmsse
 
 Progress = Callable[[str, int, int], None]
@@ -66,6 +72,8 @@ CV2_CUT = 0.49
 COMBINATION_MARGIN = 0.02  # a single model must beat the combination by this much to win
 EXPENSIVE_SAMPLE = 40
 EXPENSIVE_GAIN = 0.02  # relative RMSSE gain the expensive model must show on the sample
+GLOBAL_GAIN = 0.02  # relative RMSSE gain the global model must show over a class's choice
+GLOBAL_MIN_CLASS = 10  # series of a class the global model's backtest must score
 MAX_HISTORY = 3 * 364  # older days add little to level models and cost time
 COMBINED = ("SES", "ADIDA", "TSB", "WindowAverage")
 CHEAP = ("SES", "CrostonSBA", "ADIDA", "IMAPA", "TSB", "WindowAverage", "Combination")
@@ -87,7 +95,8 @@ class ForecastResult:
     ``backtest``: the chosen model's backtest rows (``unique_id``, ``ds``, ``cutoff``,
     ``y``, ``mean``, ``q_<τ>``), which the accuracy report scores.
     ``model_counts``: how many series chose each model. ``expensive_groups``: the classes
-    where the expensive candidate ran on every series.
+    where the expensive candidate ran on every series. ``global_groups``: the classes the
+    global model won.
     """
 
     forecast: pl.DataFrame
@@ -96,6 +105,7 @@ class ForecastResult:
     model_counts: dict[str, int]
     expensive_groups: tuple[str, ...]
     quantiles: tuple[float, ...]
+    global_groups: tuple[str, ...] = ()
 
 
 def quantile_column(q: float) -> str:
@@ -272,13 +282,27 @@ def demand_classes(history: pl.DataFrame) -> pl.DataFrame:
 
 
 def _reseasonalise(
-    frame: pl.DataFrame, index: pl.DataFrame, columns: Sequence[str]
+    frame: pl.DataFrame,
+    index: pl.DataFrame,
+    columns: Sequence[str],
+    calendar: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    return (
+    """Multiply ``columns`` back by the day's index: the weekday index times, with
+    ``calendar``, the campaign index of that series and day; the product is kept as
+    ``idx``, the scale of the day's residuals."""
+    out = (
         frame.with_columns(pl.col("ds").dt.weekday().alias("wd"))
         .join(index, on=["unique_id", "wd"], how="left")
         .with_columns(pl.col("idx").fill_null(1.0))
-        .with_columns((pl.col(c) * pl.col("idx")).clip(lower_bound=0.0).alias(c) for c in columns)
+    )
+    if calendar is not None:
+        out = (
+            out.join(calendar, on=["unique_id", "ds"], how="left")
+            .with_columns((pl.col("idx") * pl.col("cidx").fill_null(1.0)).alias("idx"))
+            .drop("cidx")
+        )
+    return out.with_columns(
+        (pl.col(c) * pl.col("idx")).clip(lower_bound=0.0).alias(c) for c in columns
     )
 
 
@@ -320,10 +344,20 @@ def run(
     expensive: Expensive = "auto",
     partitions: int | None = None,
     progress: Progress | None = None,
+    future: pl.DataFrame | None = None,
+    use_global: bool = True,
+    calendar: pl.DataFrame | None = None,
 ) -> ForecastResult:
     """Choose a model per demand class by backtest, forecast ``h`` periods with conformal
     quantiles. ``history`` is Polars in the Nixtla layout; days must be filled (see
-    :func:`fill_days`). ``partitions`` runs StatsForecast on Dask in that many parts."""
+    :func:`fill_days`). ``partitions`` runs StatsForecast on Dask in that many parts.
+
+    Columns of ``history`` besides ``unique_id``, ``ds`` and ``y`` are exogenous features
+    of the global model; ``future`` holds their values on each series' next ``h`` days.
+    ``use_global`` False leaves the global model out. ``calendar`` (``unique_id``, ``ds``,
+    ``cidx``) is a known multiplier per series and day, past and future (campaigns, see
+    :func:`soko.forecast.features.campaign_index`): the level models learn from history
+    divided by it and their forecasts are multiplied by it, like the weekday index."""
     if h < 1:
         raise ForecastInputError(f"horizon h must be at least 1, got {h}")
     report = progress or (lambda _stage, _done, _total: None)
@@ -356,9 +390,8 @@ def run(
     need = n_windows * h + 2 * max(season, 7)
     long_ids = lengths.filter(pl.col("history_days") >= need).select("unique_id")
     adjusted = (
-        hist.with_columns(pl.col("ds").dt.weekday().alias("wd"))
-        .join(index, on=["unique_id", "wd"], how="left")
-        .with_columns((pl.col("y") / pl.col("idx").fill_null(1.0)).alias("y"))
+        _reseasonalise(hist.with_columns(pl.lit(1.0).alias("_one")), index, ["_one"], calendar)
+        .with_columns((pl.col("y") / pl.col("idx")).alias("y"))
         .select("unique_id", "ds", "y")
     )
     scales = naive_scales(hist)
@@ -379,7 +412,7 @@ def run(
             n_windows=n_windows,
             partitions=partitions,
         ).drop("y")
-        cv = _reseasonalise(cv, index, CHEAP).join(
+        cv = _reseasonalise(cv, index, CHEAP, calendar).join(
             cv_base, on=["unique_id", "ds", "cutoff"], how="left"
         )
     else:
@@ -417,13 +450,18 @@ def run(
                 if expensive == "all"
                 else list(rng.choice(ids, size=min(EXPENSIVE_SAMPLE, len(ids)), replace=False))
             )
-            part = _ets_backtest(long_raw, sample, sf_freq, h, n_windows, partitions)
+            part = _ets_backtest(long_raw, sample, sf_freq, h, n_windows, partitions, calendar)
             gain = _gain(part, cv, scales, best)
             if expensive == "all" or gain > EXPENSIVE_GAIN:
                 rest = [i for i in ids if i not in set(sample)]
                 if rest:
                     part = pl.concat(
-                        [part, _ets_backtest(long_raw, rest, sf_freq, h, n_windows, partitions)]
+                        [
+                            part,
+                            _ets_backtest(
+                                long_raw, rest, sf_freq, h, n_windows, partitions, calendar
+                            ),
+                        ]
                     )
                 ets_cv = part if ets_cv is None else pl.concat([ets_cv, part])
                 full_gain = _gain(part, cv, scales, best)
@@ -432,16 +470,34 @@ def run(
                     expensive_groups.append(cls)
     if ets_cv is not None:
         cv = cv.join(ets_cv, on=["unique_id", "ds", "cutoff"], how="left")
+    picked = [*CHEAP, *BASELINES, *(["AutoETS"] if ets_cv is not None else [])]
+    global_groups: list[str] = []
+    if use_global and daily and scores.height >= global_model.MIN_SERIES:
+        report("global model", 3, steps)
+        global_cv, global_groups = _screen_global(
+            long_raw, scores, cv, scales, choice, h=h, n_windows=n_windows
+        )
+        cv = cv.join(global_cv, on=["unique_id", "ds", "cutoff"], how="left")
+        picked.append(global_model.NAME)
     report("quantiles", 3, steps)
     series = lengths.join(classes, on="unique_id", how="left").with_columns(
         pl.col("demand_class").replace_strict(choice, default="WindowAverage").alias("model")
     )
+    # The global model forecasts from a series' last weeks: too short a series keeps the
+    # equal-weight combination.
+    series = series.with_columns(
+        pl.when(
+            (pl.col("model") == global_model.NAME)
+            & ~pl.col("unique_id").is_in(long_ids["unique_id"].implode())
+        )
+        .then(pl.lit("Combination"))
+        .otherwise(pl.col("model"))
+        .alias("model")
+    )
     # Residuals of each series' chosen model on the backtest, on the weekday-adjusted scale.
     chosen_cv = cv.join(series.select("unique_id", "model"), on="unique_id")
-    chosen_cv = chosen_cv.with_columns(
-        _pick(
-            "model", [*CHEAP, *BASELINES, "AutoETS"] if ets_cv is not None else [*CHEAP, *BASELINES]
-        ).alias("mean")
+    chosen_cv = chosen_cv.with_columns(_pick("model", picked).alias("mean")).filter(
+        pl.col("mean").is_not_null()
     )
     chosen_cv = chosen_cv.with_columns(((pl.col("y") - pl.col("mean")) / pl.col("idx")).alias("r"))
     per_series = _residual_quantiles(chosen_cv, quantiles, "unique_id")
@@ -458,7 +514,7 @@ def run(
     pooled = _residual_quantiles(rel, quantiles, "demand_class") if rel.height else None
     report("forecast", 4, steps)
     fc = _statsforecast(cheap, adjusted, sf_freq, h=h, n_windows=None, partitions=partitions)
-    fc = _reseasonalise(_add_combination(fc), index, CHEAP)
+    fc = _reseasonalise(_add_combination(fc), index, CHEAP, calendar)
     fc_base = _statsforecast(
         _baseline_models(season), hist, sf_freq, h=h, n_windows=None, partitions=partitions
     )
@@ -468,14 +524,22 @@ def run(
         ets_ids = series.filter(pl.col("model") == "AutoETS").select("unique_id")
         ets_fc = _statsforecast(
             [AutoETS(season_length=7)],
-            hist.join(ets_ids, on="unique_id", how="semi"),
+            _by_calendar(hist.join(ets_ids, on="unique_id", how="semi"), calendar, "y", -1),
             sf_freq,
             h=h,
             n_windows=None,
             partitions=partitions,
-        ).with_columns(pl.col("AutoETS").clip(lower_bound=0.0))
+        )
+        ets_fc = _by_calendar(ets_fc, calendar, "AutoETS", 1).with_columns(
+            pl.col("AutoETS").clip(lower_bound=0.0)
+        )
         fc = fc.join(ets_fc, on=["unique_id", "ds"], how="left")
         columns.append("AutoETS")
+    global_ids = series.filter(pl.col("model") == global_model.NAME)["unique_id"].to_list()
+    if global_ids:
+        global_fc = global_model.forecast(hist, global_ids, h=h, future=future)
+        fc = fc.join(global_fc, on=["unique_id", "ds"], how="left")
+        columns.append(global_model.NAME)
     fc = fc.join(series.select("unique_id", "model"), on="unique_id").with_columns(
         _pick("model", columns).alias("mean")
     )
@@ -534,6 +598,7 @@ def run(
         model_counts={str(k): int(v) for k, v in counts.items()},
         expensive_groups=tuple(expensive_groups),
         quantiles=quantiles,
+        global_groups=tuple(global_groups),
     )
 
 
@@ -555,13 +620,36 @@ def _monotone(frame: pl.DataFrame, qcols: list[str]) -> pl.DataFrame:
     return frame.with_columns(pl.Series(c, values[:, i]) for i, c in enumerate(qcols))
 
 
-def _ets_backtest(
-    raw: pl.DataFrame, ids: list[str], freq: str, h: int, n_windows: int, partitions: int | None
+def _by_calendar(
+    frame: pl.DataFrame, calendar: pl.DataFrame | None, column: str, power: int
 ) -> pl.DataFrame:
-    part = raw.filter(pl.col("unique_id").is_in(ids))
+    """``column`` times the campaign index to ``power`` (−1 takes campaigns out of a
+    history, 1 puts them back into a forecast); unchanged without a calendar."""
+    if calendar is None:
+        return frame
+    return (
+        frame.join(calendar, on=["unique_id", "ds"], how="left")
+        .with_columns((pl.col(column) * pl.col("cidx").fill_null(1.0) ** power).alias(column))
+        .drop("cidx")
+    )
+
+
+def _ets_backtest(
+    raw: pl.DataFrame,
+    ids: list[str],
+    freq: str,
+    h: int,
+    n_windows: int,
+    partitions: int | None,
+    calendar: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """AutoETS's backtest on ``ids``, fitted on the history without campaigns (its own
+    weekly season stands for the weekday index) and put back on the campaign days."""
+    part = _by_calendar(raw.filter(pl.col("unique_id").is_in(ids)), calendar, "y", -1)
     out = _statsforecast(
         [AutoETS(season_length=7)], part, freq, h=h, n_windows=n_windows, partitions=partitions
     )
+    out = _by_calendar(out, calendar, "AutoETS", 1)
     return out.select("unique_id", "ds", "cutoff", pl.col("AutoETS").clip(lower_bound=0.0))
 
 
@@ -574,3 +662,42 @@ def _gain(ets: pl.DataFrame, cv: pl.DataFrame, scales: pl.DataFrame, best: str) 
     base = float(s[best].mean())  # type: ignore[arg-type]
     ets_score = float(s["AutoETS"].mean())  # type: ignore[arg-type]
     return (base - ets_score) / base if base > 0 else -math.inf
+
+
+def _screen_global(
+    raw: pl.DataFrame,
+    scores: pl.DataFrame,
+    cv: pl.DataFrame,
+    scales: pl.DataFrame,
+    choice: dict[str, str],
+    *,
+    h: int,
+    n_windows: int,
+) -> tuple[pl.DataFrame, list[str]]:
+    """Backtest the global model on (a sample of) the backtested series; give it each class
+    where it beats the class's choice by ``GLOBAL_GAIN``. ``choice`` is updated in place."""
+    ids = scores["unique_id"].to_list()
+    if len(ids) > global_model.TRAIN_SERIES:
+        rng = np.random.default_rng(1)
+        ids = list(rng.choice(ids, size=global_model.TRAIN_SERIES, replace=False))
+    part = global_model.backtest(raw, ids, h=h, n_windows=n_windows).with_columns(
+        pl.col("cutoff").cast(cv.schema["cutoff"])
+    )
+    joined = cv.join(part, on=["unique_id", "ds", "cutoff"], how="inner")
+    if joined.height == 0:
+        return part, []
+    rivals = sorted({*choice.values()} & set(joined.columns))
+    s = rmsse(joined, scales, [global_model.NAME, *rivals]).join(
+        scores.select("unique_id", "demand_class"), on="unique_id"
+    )
+    won: list[str] = []
+    for cls, best in sorted(choice.items()):
+        rows = s.filter(pl.col("demand_class") == cls)
+        if rows.height < GLOBAL_MIN_CLASS or best not in rows.columns:
+            continue
+        base = float(rows[best].mean())  # type: ignore[arg-type]
+        score = float(rows[global_model.NAME].mean())  # type: ignore[arg-type]
+        if base > 0 and (base - score) / base > GLOBAL_GAIN:
+            choice[cls] = global_model.NAME
+            won.append(cls)
+    return part, won

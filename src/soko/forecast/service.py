@@ -9,6 +9,7 @@ and splits the result to locations (and channels) by recent shares.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable
@@ -23,11 +24,21 @@ from sqlalchemy import true as sa_true
 from soko.forecast import history as hist_mod
 from soko.forecast.analogues import LAUNCH_DAYS, analogue_forecast
 from soko.forecast.core import ForecastResult, quantile_column, run
+from soko.forecast.features import (
+    base_channel_shares,
+    campaign_features,
+    campaign_index,
+    campaign_split,
+    campaign_uplifts,
+    channel_lifts,
+)
 from soko.forecast.metrics import coverage, naive_scales, scaled_pinball
 from soko.forecast.split import recent_shares
 from soko.settings import local_now
 from soko.store.tables import (
     Balance,
+    Campaign,
+    CampaignSku,
     Channel,
     ForecastDaily,
     ForecastRun,
@@ -92,6 +103,11 @@ class StoreHistory:
     plans: pl.DataFrame
     first_day: dt.date
     as_of: dt.date
+    campaigns: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """``campaign_code``, ``channel`` (null: every channel), ``kind``, ``starts_on``,
+    ``ends_on``, ``discount_pct``: past and planned campaigns."""
+    campaign_skus: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """``campaign_code``, ``sku``: what each campaign covers (none listed: every SKU)."""
 
 
 def _frame(engine: Engine, statement: object) -> pl.DataFrame:
@@ -214,9 +230,37 @@ def load_history(
             Sku, Sku.id == SalesPlan.sku_id
         ),
     )
-    return build_history(
+    history = build_history(
         lines, catalogue, receipts, adjustments, balances, tags, plans, as_of=as_of
     )
+    campaigns = _frame(
+        engine,
+        select(
+            Campaign.code.label("campaign_code"),
+            Channel.code.label("channel"),
+            Campaign.kind,
+            Campaign.starts_on,
+            Campaign.ends_on,
+            Campaign.discount_pct,
+        ).outerjoin(Channel, Channel.id == Campaign.channel_id),
+    )
+    if campaigns.height == 0:
+        return history
+    covered = _frame(
+        engine,
+        select(Campaign.code.label("campaign_code"), Sku.code.label("sku"))
+        .select_from(CampaignSku)
+        .join(Campaign, Campaign.id == CampaignSku.campaign_id)
+        .join(Sku, Sku.id == CampaignSku.sku_id),
+    )
+    campaigns = _dates(campaigns, "starts_on", "ends_on").with_columns(
+        pl.col("channel").cast(pl.String),
+        pl.col("kind").cast(pl.String),
+        pl.col("discount_pct").cast(pl.Float64),
+    )
+    if covered.height == 0:
+        covered = pl.DataFrame(schema={"campaign_code": pl.String, "sku": pl.String})
+    return dataclasses.replace(history, campaigns=campaigns, campaign_skus=covered)
 
 
 def _dates(frame: pl.DataFrame, *cols: str) -> pl.DataFrame:
@@ -405,9 +449,20 @@ def forecast_history(
     def staged(stage: str, done: int, total: int) -> None:
         report(f"forecast: {stage}", done, total)
 
+    future = calendar = lifts = None
+    if nixtla.height and store.campaigns.height:
+        nixtla, future, calendar, lifts = _with_campaigns(
+            store, nixtla, store.catalogue["sku"], horizon_days
+        )
     if nixtla.height:
         result = run(
-            nixtla, horizon_days, quantiles=QUANTILES, partitions=partitions, progress=staged
+            nixtla,
+            horizon_days,
+            quantiles=QUANTILES,
+            partitions=partitions,
+            progress=staged,
+            future=future,
+            calendar=calendar,
         )
     else:  # every SKU is new: analogues and sales plans only
         result = _no_established(horizon_days)
@@ -467,6 +522,13 @@ def forecast_history(
         )
     else:
         analog = analog.with_columns(pl.lit("Analogue").alias("model"))
+    if analog.height and calendar is not None:
+        # A new SKU meets the planned campaigns too, at the store's channel mix.
+        analog = (
+            analog.join(calendar.rename({"unique_id": "sku"}), on=["sku", "ds"], how="left")
+            .with_columns((pl.col("mean") * pl.col("cidx").fill_null(1.0)).alias("mean"))
+            .drop("cidx")
+        )
     if analog.height:
         from scipy import stats
 
@@ -508,7 +570,33 @@ def forecast_history(
         .select("sku", "location", "share")
     )
     loc_shares = recent_shares(loc_demand, ["location"], since=since, fallback=fallback)
-    daily = fc.join(loc_shares, on="sku").with_columns(
+    by_day = None
+    if lifts is not None and lifts.height:
+        mix = (
+            store.by_channel.filter(pl.col("ds") >= since)
+            .group_by("sku", "location", "channel")
+            .agg(pl.col("y").sum())
+            .filter(pl.col("y") > 0)
+            .with_columns((pl.col("y") / pl.col("y").sum().over("sku")).alias("share"))
+            .drop("y")
+        )
+        by_day = campaign_split(loc_shares, mix, lifts)
+    daily = fc.join(loc_shares, on="sku")
+    if by_day is not None:
+        # On a campaign day the split follows the channels the campaign lifts.
+        marked = by_day.select("sku", "ds").unique().with_columns(pl.lit(True).alias("_c"))
+        daily = (
+            daily.join(marked, on=["sku", "ds"], how="left")
+            .join(by_day.rename({"share": "_day"}), on=["sku", "location", "ds"], how="left")
+            .with_columns(
+                pl.when(pl.col("_c"))
+                .then(pl.col("_day").fill_null(0.0))
+                .otherwise(pl.col("share"))
+                .alias("share")
+            )
+            .drop("_c", "_day")
+        )
+    daily = daily.with_columns(
         (pl.col("mean") * pl.col("share")).alias("mean"),
         *((pl.col(c) * pl.col("share")).alias(c) for c in qcols),
     )
@@ -604,6 +692,47 @@ def forecast_history(
         summary=summary,
         history=sku_daily.select("sku", "ds", "sales", "y", "censored", "spike"),
     )
+
+
+def _with_campaigns(
+    store: StoreHistory, nixtla: pl.DataFrame, every_sku: pl.Series, horizon_days: int
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The history with its campaign features, the same features over the horizon, the
+    campaign index of ``every_sku`` over both and the horizon's lift per channel
+    (:mod:`soko.forecast.features`): past campaigns teach their lift, planned ones raise
+    the forecast in their window and move it toward the channels they lift."""
+    as_of = store.as_of
+    ids = nixtla["unique_id"].unique()
+    sales = store.by_channel.group_by("sku", "channel", "ds").agg(pl.col("y").sum())
+    all_shares = base_channel_shares(sales, store.campaigns, every_sku, as_of=as_of)
+    shares = all_shares.join(ids.to_frame("sku"), on="sku", how="semi")
+    first = nixtla["ds"].min()
+    assert isinstance(first, dt.date)
+    last = as_of + dt.timedelta(days=horizon_days - 1)
+    feats = campaign_features(
+        store.campaigns, store.campaign_skus, shares, first=first, last=last
+    ).rename({"sku": "unique_id"})
+    uplifts = campaign_uplifts(sales, store.campaigns, store.campaign_skus, as_of=as_of)
+    lifts = channel_lifts(
+        uplifts,
+        store.campaigns,
+        store.campaign_skus,
+        every_sku,
+        sorted(sales["channel"].unique().to_list()),
+        first=first,
+        last=last,
+    )
+    calendar = campaign_index(lifts, all_shares).rename({"sku": "unique_id"})
+    names = [c for c in feats.columns if c not in ("unique_id", "ds")]
+    days = pl.date_range(as_of, last, eager=True).to_frame("ds")
+    future = ids.to_frame("unique_id").join(days, how="cross")
+
+    def joined(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(feats, on=["unique_id", "ds"], how="left").with_columns(
+            pl.col(names).fill_null(0.0)
+        )
+
+    return joined(nixtla), joined(future), calendar, lifts.filter(pl.col("ds") >= as_of)
 
 
 def _no_established(horizon_days: int) -> ForecastResult:
