@@ -200,7 +200,7 @@ def test_an_exogenous_promotion_in_x_future_raises_the_forecast_on_its_days() ->
 
 def test_exogenous_columns_without_their_future_are_refused_by_name() -> None:
     history = _promo_history(days=120, n=2)
-    with pytest.raises(ForecastInputError, match="promo.*X_future"):
+    with pytest.raises(ForecastInputError, match=r"promo.*X_future"):
         forecast(history, 7)
 
 
