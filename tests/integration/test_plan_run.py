@@ -8,6 +8,8 @@ buyer relies on: nothing already on order is ordered again, and edits stay.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import io
 import shutil
 from collections.abc import Iterator
@@ -19,13 +21,20 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from soko.data.demo import generate_into_store
+from soko.forecast.service import forecast_history, load_history
 from soko.ledger.rules import Mode
 from soko.ledger.service import balances
 from soko.planning import exports, orders
-from soko.planning.run import run_plan
+from soko.planning.run import (
+    PlanSettings,
+    demand_per_line,
+    first_day_of,
+    load_catalogue,
+    run_plan,
+)
 from soko.settings import Settings, local_now
 from soko.store.db import make_engine, migrate
-from soko.store.tables import Movement, PlanLine, Product, Sku
+from soko.store.tables import Location, Movement, PlanLine, Product, Sku
 
 
 @pytest.fixture(scope="module")
@@ -420,3 +429,38 @@ def test_transfers_in_transit_and_waiting_preorders_count_in_the_position(
     assert line.explanation["backorders"] == line.on_order
     assert line.inventory_position == line.on_hand - line.reserved
     assert line.recommended_quantity >= presold.recommended_quantity
+
+
+def test_planned_campaigns_in_the_protection_interval_raise_the_demand_it_covers(
+    engine: Engine,
+) -> None:
+    """The demo calendar plans Black Friday and a Rakuten super-sale after the data's last
+    day: staple lines whose review + lead time reaches into them are sized on the raised
+    demand, not on the calendar-blind forecast."""
+    store = load_history(engine)
+    with_calendar = forecast_history(store, horizon_days=PlanSettings().horizon_days)
+    blind = forecast_history(
+        dataclasses.replace(store, campaigns=store.campaigns.clear()),
+        horizon_days=PlanSettings().horizon_days,
+    )
+    first = first_day_of(with_calendar.daily)
+    with engine.connect() as conn:
+        catalogue = load_catalogue(conn, first, PlanSettings())
+        locations = dict(conn.execute(select(Location.code, Location.id)).all())
+    reach = catalogue.filter(
+        ~pl.col("seasonal")
+        & (pl.col("review_days") + pl.col("lead_mean") >= (dt.date(2026, 12, 4) - first).days + 3)
+    ).select("sku_id")
+    assert reach.height > 10, "some suppliers' lead times reach the super-sale"
+    lines = [
+        demand_per_line(f.daily, catalogue, locations, first)
+        .join(reach, on="sku_id", how="semi")
+        .filter(pl.col("location_id") == locations["WH-KANTO"])
+        .select(pl.col("daily_mean").sum())
+        .item()
+        for f in (with_calendar, blind)
+    ]
+    print(
+        f"\ndaily demand over the protection interval, WH-KANTO: {lines[0]:.1f} vs {lines[1]:.1f}"
+    )
+    assert lines[0] > 1.1 * lines[1]

@@ -321,7 +321,7 @@ class Preset:
 PRESETS = {
     "small": Preset("small", 60, 3_000, 6, 4.0),
     "medium": Preset("medium", 600, 50_000, 18, 60.0),
-    "large": Preset("large", 6_200, 500_000, 60, 550.0),
+    "large": Preset("large", 6_600, 500_000, 60, 550.0),
 }
 
 

@@ -22,9 +22,11 @@ series and predicts for any series from its own recent history.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 
 import holidays
 import numpy as np
@@ -110,8 +112,18 @@ def _dated(pdf: pd.DataFrame) -> pl.DataFrame:
 
 def _fit(train: pl.DataFrame, ids: Sequence[str]) -> MLForecast:
     model = _model()
-    model.fit(_typed(_training(_recent(train, TRAIN_DAYS), ids)), static_features=[])
+    with _quiet():
+        model.fit(_typed(_training(_recent(train, TRAIN_DAYS), ids)), static_features=[])
     return model
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Lags before a young series' first day are missing; LightGBM takes missing values as
+    such, so mlforecast's warning about them says nothing a user can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+        yield
 
 
 def _predict(
@@ -120,9 +132,9 @@ def _predict(
     # Each series is predicted from its own recent days, trained on or not.
     new_df = _typed(_recent(history, max(LAGS) + 28 + 1))
     x_df = None if future is None else _typed(future)
-    return _dated(model.predict(h, new_df=new_df, X_df=x_df)).with_columns(
-        pl.col(NAME).clip(lower_bound=0.0)
-    )
+    with _quiet():
+        out = model.predict(h, new_df=new_df, X_df=x_df)
+    return _dated(out).with_columns(pl.col(NAME).clip(lower_bound=0.0))
 
 
 def backtest(history: pl.DataFrame, ids: Sequence[str], *, h: int, n_windows: int) -> pl.DataFrame:
