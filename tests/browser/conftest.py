@@ -67,7 +67,7 @@ class Server:
 
 def run_cli(env: dict[str, str], *args: str) -> str:
     """A CLI command in the server's environment; its stdout, or the test fails with stderr."""
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
         pytest.fail(f"{' '.join(args)} exited with {done.returncode}:\n{done.stderr}")
     return done.stdout
