@@ -120,9 +120,13 @@ def _fit(train: pl.DataFrame, ids: Sequence[str]) -> MLForecast:
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Lags before a young series' first day are missing; LightGBM takes missing values as
-    such, so mlforecast's warning about them says nothing a user can act on."""
+    such, so mlforecast's warnings about them say nothing a user can act on."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+        # A series too young for any lag adds no training rows; it is still predicted.
+        warnings.filterwarnings(
+            "ignore", message="The following series were dropped", category=UserWarning
+        )
         yield
 
 
