@@ -35,7 +35,7 @@ def serving(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
                 output = process.stdout.read().decode() if process.stdout else ""
@@ -45,7 +45,7 @@ def serving(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
-                    pytest.fail("soko serve did not answer within 30 s")
+                    pytest.fail("soko serve did not answer within 90 s")
                 time.sleep(0.2)
         yield base, process
     finally:

@@ -27,15 +27,16 @@ import datetime as dt
 import functools
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import holidays
 import numpy as np
 import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped]
 import polars as pl
-from lightgbm import LGBMRegressor
-from mlforecast import MLForecast
-from mlforecast.lag_transforms import RollingMean
+
+if TYPE_CHECKING:
+    from mlforecast import MLForecast
 
 NAME = "LightGBM"
 LAGS = (7, 14, 28)
@@ -58,6 +59,12 @@ def _jp_holiday(dates: pd.DatetimeIndex) -> npt.NDArray[np.int8]:
 
 
 def _model() -> MLForecast:
+    # Imported here: LightGBM and mlforecast take seconds to import, which the web app and
+    # the CLI should not pay before they forecast.
+    from lightgbm import LGBMRegressor
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean
+
     regressor = LGBMRegressor(
         objective="tweedie",
         tweedie_variance_power=1.2,
