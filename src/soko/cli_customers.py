@@ -38,9 +38,16 @@ def _load_and_fit(*, show_progress: bool) -> tuple[CustomerData, CustomerModels]
 
     settings = Settings()
     engine = make_engine(settings)
-    stages = ["reading orders", "summarising customers", "fitting BG/NBD", "fitting Gamma-Gamma"]
+    stages = [
+        "reading orders",
+        "summarising customers",
+        "fitting BG/NBD",
+        "estimating stockout meetings",
+        "fitting BG/NBD with stockout lapses",
+        "fitting Gamma-Gamma",
+    ]
     progress = Progress(
-        TextColumn("{task.description:<24}"),
+        TextColumn("{task.description:<36}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
@@ -79,14 +86,32 @@ def fit() -> None:
         table.add_row("BG/NBD", name, f"{value:,.4f}")
     table.add_row("BG/NBD", "log-likelihood", f"{b.log_likelihood:,.2f}")
     table.add_row("BG/NBD", "mean purchase rate r/α per day", f"{b.r / b.alpha:.5f}")
-    table.add_row("BG/NBD", "mean dropout a/(a+b)", f"{b.a / (b.a + b.b):.4f}")
+    table.add_row("BG/NBD", "mean dropout a/(a+b), all causes", f"{b.a / (b.a + b.b):.4f}")
+    n, churn = fitted.natural, fitted.churn
+    if n is not None and churn is not None:
+        model = "BG/NBD, stockouts apart"
+        for name, value in (("r", n.r), ("alpha", n.alpha), ("a", n.a), ("b", n.b)):
+            table.add_row(model, name, f"{value:,.4f}")
+        table.add_row(model, "mean purchase rate r/α per day", f"{n.r / n.alpha:.5f}")
+        table.add_row(model, "mean dropout a/(a+b), natural", f"{churn.natural_dropout:.4f}")
+        table.add_row("Stockouts", "P(lapse | stockout met)", f"{churn.p_lapse:.3f}")
+        table.add_row("Stockouts", "purchases meeting a stockout", f"{churn.meets_stockout:.1%}")
+        table.add_row("Stockouts", "lapse per repeat purchase", f"{churn.lapse_hazard:.4f}")
+        table.add_row("Stockouts", "customers lost (expected)", f"{churn.customers_lost:,.0f}")
+        table.add_row(
+            "Stockouts",
+            "of them to stockouts",
+            f"{churn.customers_lost_to_stockouts:,.0f} ({churn.share_from_stockouts:.1%})",
+        )
+    else:
+        table.add_row("Stockouts", "lapse model", "not fitted (no restock notices or stock)")
     for name, value in (("p", g.p), ("q", g.q), ("gamma", g.gamma)):
         table.add_row("Gamma-Gamma", name, f"{value:,.4f}")
     table.add_row("Gamma-Gamma", "mean spend pγ/(q−1)", f"{g.population_mean_spend():,.0f}")
     table.add_row("", "customers", f"{b.n_customers:,.0f}")
     table.add_row("", "margin share used for CLV", f"{fitted.margin:.3f}")
     out.print(table)
-    if not (b.converged and g.converged):
+    if not (b.converged and g.converged and (n is None or n.converged)):
         err.print("Warning: an optimiser stopped before converging.", style="yellow")
 
 
@@ -94,7 +119,8 @@ def fit() -> None:
 def report(
     top: Annotated[int, typer.Option(min=1, help="How many SKUs to list by LTV at stake.")] = 10,
 ) -> None:
-    """Segments, repeat rate, AOV, P(lapse | stockout) and the SKUs with the most LTV at stake."""
+    """Segments, repeat rate, AOV, P(lapse | stockout), the share of churn from stockouts and
+    the SKUs with the most LTV at stake."""
     from soko.insight.customer_value import customer_report
 
     data, models = _load_and_fit(show_progress=False)
@@ -125,6 +151,15 @@ def report(
             f"{estimate.low:.3f} – {estimate.high:.3f}",
         )
     out.print(lapse)
+    churn = models.churn
+    if churn is not None:
+        out.print(
+            f"Churn per repeat purchase: dropout, all causes {churn.dropout_all_causes:.3f}; "
+            f"natural dropout {churn.natural_dropout:.3f}; stockout lapse "
+            f"{churn.lapse_hazard:.3f} ({churn.meets_stockout:.1%} of purchases meet a stockout). "
+            f"Customers lost {churn.customers_lost:,.0f}, of them to stockouts "
+            f"{churn.customers_lost_to_stockouts:,.0f} ({churn.share_from_stockouts:.1%})."
+        )
 
     skus = Table(title=f"Top {top} SKUs by LTV at stake (P(lapse) × residual CLV of buyers)")
     skus.add_column("SKU", no_wrap=True)  # a code cut short is a code a planner cannot use

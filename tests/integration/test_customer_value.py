@@ -4,8 +4,11 @@ The store is generated once per module (``generate_into_store(…, "small", 1)``
 the truth is read from ``data_dir/truth/*.parquet``, never typed in here.
 Measured on seed 1 (docs/customer-value.md keeps the table):
 
-- BG/NBD mean purchase rate r/α +2.8 % of the truth's mean λ, mean dropout a/(a+b)
-  +16.6 % of the mean p (over the 2,948 customers with an order);
+- BG/NBD mean purchase rate r/α +2.8 % of the truth's mean λ (over the 2,948 customers
+  with an order); mean dropout a/(a+b) of the plain fit (all causes) +16.6 % of the mean
+  p, of the fit with each customer's stockout-lapse hazard (natural dropout) +5.1 %;
+- purchases meeting a stockout, estimated from the store's stock history: 10.3 %, against
+  10.2 % implied by the truth's lapses (353 ÷ (0.3 × 11,574 purchases));
 - Gamma-Gamma mean spend pγ/(q−1) +11.3 % of the truth's mean ζ;
 - gateway SKUs: precision 1.0, recall 1.0 (15 of 15);
 - P(lapse | stockout met), restock-notice proxy: 0.264 (0.187–0.344), truth 0.3.
@@ -52,7 +55,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     finally:
         engine.dispose()
     models = cv.fit_customer_models(data)
-    lapse = cv.lapse_analysis(data)
+    lapse = models.lapses or cv.lapse_analysis(data)
     return Loaded(settings, data, models, lapse, cv.sku_exposure(data, models, lapse), truth)
 
 
@@ -71,20 +74,62 @@ def relative_gap(estimate: float, truth: float) -> float:
     return estimate / truth - 1.0
 
 
-def test_bgnbd_mean_rate_and_dropout_are_near_the_generators_customers(loaded: Loaded) -> None:
-    b = loaded.models.bgnbd
+def test_bgnbd_mean_rate_and_natural_dropout_are_within_10_percent_of_the_generators(
+    loaded: Loaded,
+) -> None:
+    plain, natural = loaded.models.bgnbd, loaded.models.natural
+    assert natural is not None
     truth = seen_customers(loaded)
-    rate_gap = relative_gap(b.r / b.alpha, mean(truth["lambda_per_day"]))
-    dropout_gap = relative_gap(b.a / (b.a + b.b), mean(truth["dropout_p"]))
-    assert b.converged
-    # Issue 5 asks for 10 % on both. The rate meets it (measured +2.8 %). The dropout
-    # does not (measured +16.6 %): customers also stop buying after a stockout lapse (353
-    # of the 2,948), which the truth's p leaves out and the fit reads as dropout. Fitted on
-    # the generator's own purchase intents the gap is +4.7 %; with lapsed customers' later
-    # intents removed, +15.2 % (docs/customer-value.md). The dropout bound is the measured
-    # gap rounded up, so a regression still fails.
+    true_rate, true_dropout = mean(truth["lambda_per_day"]), mean(truth["dropout_p"])
+    rate_gap = relative_gap(natural.r / natural.alpha, true_rate)
+    plain_rate_gap = relative_gap(plain.r / plain.alpha, true_rate)
+    natural_gap = relative_gap(natural.a / (natural.a + natural.b), true_dropout)
+    all_causes_gap = relative_gap(plain.a / (plain.a + plain.b), true_dropout)
+    print(
+        f"\nseed {SEED}: rate {rate_gap:+.1%} (plain {plain_rate_gap:+.1%}); dropout, all "
+        f"causes {all_causes_gap:+.1%}; natural dropout {natural_gap:+.1%}"
+    )
+    assert plain.converged
+    assert natural.converged
+    # Issue 5: both within 10 %. The plain fit reads the customers who lapse after a stockout
+    # (353 of the 2,948) as dropout, which the truth's p leaves out; the lapse model takes
+    # them out with a hazard estimated from the store alone (docs/customer-value.md).
     assert abs(rate_gap) <= 0.10, rate_gap
-    assert abs(dropout_gap) <= 0.20, dropout_gap
+    assert abs(plain_rate_gap) <= 0.10, plain_rate_gap
+    assert abs(natural_gap) <= 0.10, natural_gap
+    assert all_causes_gap > natural_gap
+
+
+def test_purchases_meeting_a_stockout_match_the_generators_lapses(loaded: Loaded) -> None:
+    """Each meeting ends in a lapse with the truth's probability, so lapses ÷ that probability
+    counts the meetings; the store's estimate comes from its stock history only."""
+    churn = loaded.models.churn
+    assert churn is not None
+    truth = seen_customers(loaded).join(
+        loaded.models.summary.select("customer_id", "x", "first_purchase"), on="customer_id"
+    )
+    true_lapse = float(loaded.truth["lapse"]["lapse_probability"][0])
+    purchases = int((truth["x"] + 1).sum())
+    implied = int(truth["lapsed"].sum()) / true_lapse / purchases
+    after_repeat = truth.filter(
+        pl.col("lapsed") & (pl.col("lapsed_on") > pl.col("first_purchase").cast(pl.Date))
+    ).height
+    demand = loaded.truth["demand"]
+    lost = demand.group_by(pl.col("location_code").alias("location")).agg(
+        (1 - pl.col("sold_units").sum() / pl.col("demand_units").sum()).alias("truth_lost_units")
+    )
+    print(
+        f"\nseed {SEED}: purchases meeting a stockout {churn.meets_stockout:.2%}, implied by the "
+        f"truth's lapses {implied:.2%}; lapse hazard per repeat purchase {churn.lapse_hazard:.4f}, "
+        f"truth {after_repeat / int(truth['x'].sum()):.4f}; customers lost to stockouts "
+        f"{churn.customers_lost_to_stockouts:.0f} of {churn.customers_lost:.0f} "
+        f"({churn.share_from_stockouts:.1%}), truth {after_repeat} lapsed after a repeat purchase"
+    )
+    print(churn.shares.join(lost, on="location").sort("location"))
+    # Measured +1 % on seed 1 (+19 % and +9 % on seeds 2 and 3, docs/customer-value.md);
+    # the bound is the worst of the three rounded up.
+    assert churn.meets_stockout == pytest.approx(implied, rel=0.20)
+    assert 0.0 < churn.share_from_stockouts < 0.5
 
 
 def test_gamma_gamma_mean_spend_is_near_the_generators(loaded: Loaded) -> None:
@@ -150,6 +195,13 @@ def test_shortage_cost_adds_margin_and_ltv_at_risk(loaded: Loaded) -> None:
             cost.unit_margin + cost.p_lapse * cost.residual_clv / cost.units_per_order
         )
         assert cost.proxy.startswith(("restock_notice", "bought_during_stockout"))
+    # Priced at the value customers keep when no stockout meets them: the lapse model's.
+    values = cv.customer_values(loaded.models)
+    sku = max(costs, key=lambda code: costs[code].ltv_at_risk_per_unit)
+    buyers = loaded.data.lines.filter(pl.col("sku") == sku).select("customer_id").unique()
+    natural = values.join(buyers, on="customer_id")["clv_natural"].mean()
+    assert costs[sku].residual_clv == pytest.approx(natural)
+    assert float(values["clv_natural"].sum()) > float(values["clv"].sum())
     # The LTV part matters: for the median SKU it is a sizeable share of the margin.
     ratios = [c.ltv_at_risk_per_unit / c.unit_margin for c in costs.values() if c.unit_margin > 0]
     assert float(np.median(ratios)) > 0.1

@@ -5,7 +5,10 @@ arrivals in (0, T] is Poisson(λT) and, given N, their times are N uniform
 order statistics on (0, T). The customer drops out after repeat purchase K,
 K ~ Geometric(p) on {1, 2, …} (FHL 2005 *Marketing Science* §2: dropout only
 right after a purchase), so x = min(N, K) and t_x, the x-th of N uniform
-order statistics, is T · Beta(x, N − x + 1).
+order statistics, is T · Beta(x, N − x + 1). With a stockout-lapse hazard c
+(the model of :func:`soko.customers.bgnbd.fit_bgnbd_with_lapse`) the customer
+also lapses after repeat purchase K_c ~ Geometric(c), independently, and
+leaves after min(K, K_c).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from soko.customers._arrays import F64, ArrayLike, as_float
+from soko.customers._arrays import F64, ArrayLike, Bools, as_float
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,9 @@ class SimulatedCustomers:
     """λ, purchases per time unit while alive."""
     dropout: F64
     """p, the probability of dropping out after each purchase."""
+    lapsed: Bools
+    """Left within T through a stockout lapse that natural dropout would not have caused
+    (K_c < K); all False without a hazard."""
 
 
 def simulate_bgnbd(
@@ -38,19 +44,37 @@ def simulate_bgnbd(
     alpha: float,
     a: float,
     b: float,
+    lapse_hazard: ArrayLike = 0.0,
 ) -> SimulatedCustomers:
-    """One simulated customer per value of ``T`` (the time each is observed)."""
+    """One simulated customer per value of ``T`` (the time each is observed).
+
+    ``lapse_hazard`` c (one value, or one per customer) is the probability of a
+    stockout lapse after each repeat purchase; with c = 0 everywhere the draws
+    are those of the plain BG/NBD, stream for stream.
+    """
     ts = np.atleast_1d(as_float("T", T))
     n = ts.size
+    hazard = np.broadcast_to(as_float("lapse_hazard", lapse_hazard), ts.shape)
+    if np.any((hazard < 0.0) | (hazard >= 1.0)):
+        raise ValueError("lapse_hazard must be a probability in [0, 1)")
     rate = rng.gamma(shape=r, scale=1.0 / alpha, size=n)
     dropout = rng.beta(a, b, size=n)
     arrivals = rng.poisson(rate * ts)
     lifetime_purchases = rng.geometric(dropout)
+    lapsed = np.zeros(n, dtype=np.bool_)
+    if np.any(hazard > 0.0):
+        until_lapse = np.where(
+            hazard > 0.0, rng.geometric(np.where(hazard > 0.0, hazard, 1.0)), np.iinfo(np.int64).max
+        )
+        lapsed = (until_lapse < lifetime_purchases) & (until_lapse <= arrivals)
+        lifetime_purchases = np.minimum(lifetime_purchases, until_lapse)
     x = np.minimum(arrivals, lifetime_purchases)
     repeat = x > 0
     t_x = np.zeros(n)
     t_x[repeat] = ts[repeat] * rng.beta(x[repeat], arrivals[repeat] - x[repeat] + 1)
-    return SimulatedCustomers(x=x.astype(np.float64), t_x=t_x, T=ts, rate=rate, dropout=dropout)
+    return SimulatedCustomers(
+        x=x.astype(np.float64), t_x=t_x, T=ts, rate=rate, dropout=dropout, lapsed=lapsed
+    )
 
 
 def simulate_mean_spend(

@@ -25,22 +25,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Executable, func, select
 
 from soko.customers import (
     SEGMENTS,
     BgNbdFit,
+    BgNbdLapseFit,
     GammaGammaFit,
     clv,
     cohort_retention,
     customer_summary,
     fit_bgnbd,
+    fit_bgnbd_with_lapse,
     fit_gamma_gamma,
     merge_same_day,
     purchase_metrics,
     rfm_scores,
     segment_counts,
 )
+from soko.customers._arrays import F64
 from soko.customers.exposure import (
     LapseEstimate,
     ShortageCost,
@@ -55,7 +58,26 @@ from soko.customers.exposure import (
     shortage_cost,
     stockout_days_from_notices,
 )
-from soko.store.tables import Channel, Customer, Order, OrderLine, Product, RestockNotice, Sku
+from soko.customers.stockouts import (
+    StockHistory,
+    purchase_stockout_probability,
+    short_line_shares,
+)
+from soko.store.tables import (
+    Balance,
+    Channel,
+    Customer,
+    Location,
+    Order,
+    OrderLine,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Receipt,
+    RestockNotice,
+    Sku,
+    StockAdjustment,
+)
 
 DAY = dt.timedelta(days=1)
 HORIZON_DAYS = 365.0
@@ -70,7 +92,8 @@ class CustomerData:
 
     lines: pl.DataFrame
     """Sale lines of orders with a customer: ``order_id``, ``customer_id``, ``channel``,
-    ``ordered_at``, ``date``, ``sku``, ``product_code``, ``category``, ``quantity``, ``revenue``."""
+    ``ordered_at``, ``date``, ``sku``, ``product_code``, ``category``, ``quantity``, ``revenue``,
+    ``sku_id``, ``location_id`` (null where the store did not say)."""
     skus: pl.DataFrame
     """``sku``, ``product_code``, ``category``, ``price``, ``unit_cost``, ``tax_rate``,
     ``price_includes_tax``, ``season_end`` (null for staples), ``unit_margin`` (price net of
@@ -83,11 +106,28 @@ class CustomerData:
             schema={"sku": pl.String, "channel": pl.String, "date": pl.Date}
         )
     )
-    """Return lines of every order: ``sku``, ``channel``, ``date`` (stock back on the shelf)."""
+    """Return lines of every order: ``sku``, ``channel``, ``date`` (stock back on the shelf),
+    ``sku_id``, ``location_id``, ``quantity``."""
+    stock: StockHistory | None = None
+    """Daily sales, flows and the last count per SKU × location (ids), for how often a
+    purchase meets a stockout (:mod:`soko.customers.stockouts`); None when not read or
+    when the store holds no stock count to rebuild the stock from."""
+    locations: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"location_id": pl.Int64, "location": pl.String}
+        )
+    )
+    """``location_id``, ``location`` (code)."""
 
 
 def load_customer_data(engine: Engine) -> CustomerData:
-    """Read what customer value needs in three queries; a ``ValueError`` if there are no orders."""
+    """Read what customer value needs; a ``ValueError`` if there are no orders with a customer.
+
+    Besides the customers' sale lines, the stock history of :attr:`CustomerData.stock`:
+    walk-in sales (no customer: they take stock too), returns, receipts, adjustments and
+    the last count, keyed by SKU and location ids, which keep these reads and joins
+    cheap on a large store.
+    """
     line_query = (
         select(
             Order.id.label("order_id"),
@@ -100,6 +140,8 @@ def load_customer_data(engine: Engine) -> CustomerData:
             OrderLine.quantity,
             OrderLine.unit_price,
             OrderLine.discount,
+            OrderLine.sku_id,
+            OrderLine.location_id,
         )
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Customer, Customer.id == Order.customer_id)
@@ -108,7 +150,13 @@ def load_customer_data(engine: Engine) -> CustomerData:
         .join(Product, Product.id == Sku.product_id)
         .where(OrderLine.kind == "sale")
     )
+    walk_in_query = (
+        select(OrderLine.sku_id, OrderLine.location_id, Order.ordered_at, OrderLine.quantity)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(Order.customer_id.is_(None), OrderLine.kind == "sale")
+    )
     sku_query = select(
+        Sku.id,
         Sku.code.label("sku"),
         Product.code.label("product_code"),
         Product.category,
@@ -117,6 +165,7 @@ def load_customer_data(engine: Engine) -> CustomerData:
         Sku.tax_rate,
         Sku.price_includes_tax,
         Product.season_end,
+        Product.season_start,
     ).join(Product, Product.id == Sku.product_id)
     notice_query = (
         select(
@@ -131,35 +180,83 @@ def load_customer_data(engine: Engine) -> CustomerData:
         .outerjoin(Channel, Channel.id == RestockNotice.channel_id)
     )
     return_query = (
-        select(Sku.code, Channel.code, Order.ordered_at)
+        select(
+            Sku.code,
+            Channel.code,
+            Order.ordered_at,
+            OrderLine.sku_id,
+            OrderLine.location_id,
+            OrderLine.quantity,
+        )
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Channel, Channel.id == Order.channel_id)
         .join(Sku, Sku.id == OrderLine.sku_id)
         .where(OrderLine.kind == "return")
     )
+    receipt_query = (
+        select(
+            PurchaseOrderLine.sku_id,
+            PurchaseOrder.location_id,
+            Receipt.received_on,
+            func.sum(Receipt.quantity),
+        )
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == Receipt.purchase_order_line_id)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .group_by(PurchaseOrderLine.sku_id, PurchaseOrder.location_id, Receipt.received_on)
+    )
+    adjustment_query = select(
+        StockAdjustment.sku_id,
+        StockAdjustment.location_id,
+        StockAdjustment.adjusted_at,
+        StockAdjustment.quantity,
+    )
+    balance_query = select(Balance.sku_id, Balance.location_id, Balance.on_hand, Balance.counted_at)
+    ids = {"sku_id": pl.Int64, "location_id": pl.Int64}
     with engine.connect() as conn:
-        line_rows = conn.execute(line_query).all()
+        raw = _read(
+            conn,
+            line_query,
+            {
+                "order_id": pl.Int64,
+                "customer_id": pl.String,
+                "channel": pl.String,
+                "ordered_at": pl.Datetime("us"),
+                "sku": pl.String,
+                "product_code": pl.String,
+                "category": pl.String,
+                "quantity": pl.Int64,
+                "unit_price": pl.Float64,
+                "discount": pl.Float64,
+                **ids,
+            },
+        )
         return_rows = conn.execute(return_query).all()
         sku_rows = conn.execute(sku_query).all()
         notice_rows = conn.execute(notice_query).all()
-    if not line_rows:
+        location_rows = conn.execute(select(Location.id, Location.code)).all()
+        balances = _read(
+            conn,
+            balance_query,
+            {**ids, "on_hand": pl.Int64, "counted_at": pl.Datetime("us")},
+        )
+        # Without a count there is no stock to rebuild, and no use for its flows.
+        stock_frames: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None
+        if balances.height:
+            stock_frames = (
+                _read(
+                    conn,
+                    walk_in_query,
+                    {**ids, "ordered_at": pl.Datetime("us"), "quantity": pl.Int64},
+                ),
+                _read(conn, receipt_query, {**ids, "date": pl.Date, "units": pl.Int64}),
+                _read(
+                    conn,
+                    adjustment_query,
+                    {**ids, "adjusted_at": pl.Datetime("us"), "units": pl.Int64},
+                ),
+            )
+    if raw.is_empty():
         raise ValueError("the store holds no orders with a customer: import orders first")
-    raw = pl.DataFrame(
-        [tuple(r) for r in line_rows],
-        schema={
-            "order_id": pl.Int64,
-            "customer_id": pl.String,
-            "channel": pl.String,
-            "ordered_at": pl.Datetime("us"),
-            "sku": pl.String,
-            "product_code": pl.String,
-            "category": pl.String,
-            "quantity": pl.Int64,
-            "unit_price": pl.Float64,
-            "discount": pl.Float64,
-        },
-        orient="row",
-    )
     lines = raw.with_columns(
         pl.col("ordered_at").cast(pl.Date).alias("date"),
         (pl.col("quantity") * pl.col("unit_price") - pl.col("discount")).alias("revenue"),
@@ -167,6 +264,7 @@ def load_customer_data(engine: Engine) -> CustomerData:
     skus = pl.DataFrame(
         [tuple(r) for r in sku_rows],
         schema={
+            "sku_id": pl.Int64,
             "sku": pl.String,
             "product_code": pl.String,
             "category": pl.String,
@@ -175,6 +273,7 @@ def load_customer_data(engine: Engine) -> CustomerData:
             "tax_rate": pl.Int64,
             "price_includes_tax": pl.Boolean,
             "season_end": pl.Date,
+            "season_start": pl.Date,
         },
         orient="row",
     ).with_columns(
@@ -199,17 +298,143 @@ def load_customer_data(engine: Engine) -> CustomerData:
     )
     returns = pl.DataFrame(
         [tuple(r) for r in return_rows],
-        schema={"sku": pl.String, "channel": pl.String, "ordered_at": pl.Datetime("us")},
+        schema={
+            "sku": pl.String,
+            "channel": pl.String,
+            "ordered_at": pl.Datetime("us"),
+            "sku_id": pl.Int64,
+            "location_id": pl.Int64,
+            "quantity": pl.Int64,
+        },
         orient="row",
-    ).select("sku", "channel", pl.col("ordered_at").cast(pl.Date).alias("date"))
+    ).select(
+        "sku",
+        "channel",
+        pl.col("ordered_at").cast(pl.Date).alias("date"),
+        "sku_id",
+        "location_id",
+        "quantity",
+    )
     as_of = lines["date"].max()
     assert isinstance(as_of, dt.date)
+    stock: StockHistory | None = None
+    if stock_frames is not None:
+        walk_ins, receipts, adjustments = stock_frames
+        columns = ["sku_id", "location_id", "ordered_at", "quantity"]
+        stock = stock_history(
+            pl.concat([lines.select(columns), walk_ins.select(columns)]),
+            returns,
+            receipts=receipts,
+            adjustments=adjustments,
+            balances=balances,
+            skus=skus,
+        )
     return CustomerData(
         lines=lines.with_columns(pl.col("category").fill_null("(none)")),
-        skus=skus,
+        skus=skus.drop("sku_id"),
         notices=notices,
         as_of=as_of,
         returns=returns,
+        stock=stock,
+        locations=pl.DataFrame(
+            [tuple(r) for r in location_rows],
+            schema={"location_id": pl.Int64, "location": pl.String},
+            orient="row",
+        ),
+    )
+
+
+def _read(
+    conn: Connection, statement: Executable, schema: dict[str, pl.DataType | type[pl.DataType]]
+) -> pl.DataFrame:
+    """Rows of ``statement`` as a frame of ``schema``, built from the driver's own values.
+
+    SQLAlchemy converts value by value (SQLite's text timestamps to ``datetime``, money
+    to ``Decimal``), which on the large preset costs more than the query: 68 s of CPU
+    against 31 s for the 2.7 million sale lines (benchmarks/customer_value_stage/run.py).
+    Here each column is converted at once instead: SQLite's text dates are parsed,
+    numbers cast; PostgreSQL's driver already returns dates and numbers.
+    """
+    rows = conn.execute(statement).cursor.fetchall()
+    as_text = conn.dialect.name == "sqlite"
+    temporal = [name for name, dtype in schema.items() if dtype.is_temporal()] if as_text else []
+    frame = pl.DataFrame(
+        rows,
+        schema={name: pl.String if name in temporal else dtype for name, dtype in schema.items()},
+        orient="row",
+    )
+    return frame.with_columns(
+        pl.col(name).str.to_date("%Y-%m-%d")
+        if schema[name] == pl.Date
+        else pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us")
+        for name in temporal
+    )
+
+
+def stock_history(
+    sale_lines: pl.DataFrame,
+    returns: pl.DataFrame,
+    *,
+    receipts: pl.DataFrame,
+    adjustments: pl.DataFrame,
+    balances: pl.DataFrame,
+    skus: pl.DataFrame,
+) -> StockHistory:
+    """The store's rows as a :class:`soko.customers.stockouts.StockHistory` keyed by
+    ``sku_id`` and ``location_id`` (its ``sku`` and ``location``).
+
+    ``sale_lines``: ``sku_id``, ``location_id``, ``ordered_at``, ``quantity`` of every
+    sale line, walk-ins included; ``returns`` and ``receipts`` carry ``date``,
+    ``adjustments`` ``adjusted_at``, ``balances`` ``on_hand`` and ``counted_at``. The
+    count's day is the last sale's or the last count's, whichever is later (the
+    forecast's history reads it the same way).
+    """
+    key = [pl.col("sku_id").alias("sku"), pl.col("location_id").alias("location")]
+    located = sale_lines.filter(pl.col("location_id").is_not_null()).select(
+        *key,
+        "ordered_at",
+        "quantity",
+        pl.col("ordered_at").cast(pl.Date).alias("date"),
+        (pl.col("ordered_at").dt.hour().cast(pl.Int64) * 60 + pl.col("ordered_at").dt.minute())
+        .cast(pl.Int64)
+        .alias("minute"),
+    )
+    last = pl.col("ordered_at").arg_max()
+    sales = located.group_by("sku", "location", "date").agg(
+        pl.len().cast(pl.Int64).alias("lines"),
+        pl.col("quantity").sum().cast(pl.Float64).alias("units"),
+        pl.col("minute").get(last).alias("last_minute"),
+        pl.col("quantity").get(last).cast(pl.Int64).alias("last_quantity"),
+    )
+    flows = (
+        pl.concat(
+            [
+                returns.select(*key, "date", pl.col("quantity").alias("units")),
+                receipts.select(*key, "date", "units"),
+                adjustments.select(
+                    *key, pl.col("adjusted_at").cast(pl.Date).alias("date"), "units"
+                ),
+            ]
+        )
+        .filter(pl.col("location").is_not_null())
+        .group_by("sku", "location", "date")
+        .agg(pl.col("units").sum().cast(pl.Float64))
+    )
+    last_sale = sales["date"].max() if sales.height else None
+    count_day = last_sale if isinstance(last_sale, dt.date) else dt.date.min
+    counted = balances["counted_at"].drop_nulls().max() if balances.height else None
+    if isinstance(counted, dt.datetime):
+        count_day = max(count_day, counted.date())
+    return StockHistory(
+        sales=sales,
+        flows=flows,
+        on_hand=balances.select(*key, "on_hand"),
+        skus=skus.select(pl.col("sku_id").alias("sku"), "category", "season_start", "season_end"),
+        line_sizes=located.group_by("sku", "quantity").agg(pl.len().cast(pl.Int64).alias("lines")),
+        sale_minutes=located.group_by("location", "minute").agg(
+            pl.len().cast(pl.Int64).alias("lines")
+        ),
+        count_day=count_day,
     )
 
 
@@ -252,22 +477,70 @@ def margin_share(data: CustomerData) -> float:
 
 
 @dataclass(frozen=True)
+class StockoutChurn:
+    """How much of the customers' churn stockouts cause: the plain BG/NBD against the
+    BG/NBD with each customer's stockout-lapse hazard c_i = ``p_lapse`` × s_i."""
+
+    dropout_all_causes: float
+    """a/(a+b) of the plain BG/NBD, which reads stockout lapses as dropout."""
+    natural_dropout: float
+    """a/(a+b) of the lapse model: dropout per repeat purchase without stockouts."""
+    p_lapse: float
+    """P(lapse | stockout met), the restock-notice estimate of :func:`lapse_analysis`."""
+    meets_stockout: float
+    """s: the share of purchases that meet a stockout, the mean of s_i over purchases."""
+    lapse_hazard: float
+    """Mean c per repeat purchase."""
+    customers_lost: float
+    """Σ P(left by the end of the data) over customers, under the lapse model."""
+    customers_lost_to_stockouts: float
+    """Σ P(a stockout lapse ended them, one natural dropout would not have caused)."""
+    shares: pl.DataFrame
+    """Per location (``location_id`` and its code ``location``), the columns of
+    :func:`soko.customers.stockouts.short_line_shares`."""
+
+    @property
+    def share_from_stockouts(self) -> float:
+        """Of the customers lost, the share lost to stockouts."""
+        if self.customers_lost <= 0:
+            return float("nan")
+        return self.customers_lost_to_stockouts / self.customers_lost
+
+
+@dataclass(frozen=True)
 class CustomerModels:
     """BG/NBD and Gamma-Gamma fitted on the store, in days, with the data they describe."""
 
     bgnbd: BgNbdFit
+    """The plain BG/NBD: dropout of all causes, stockout lapses included."""
     gamma_gamma: GammaGammaFit
     summary: pl.DataFrame
     """Per customer: ``customer_id``, ``first_purchase``, ``x``, ``t_x``, ``T`` (days),
-    ``mean_spend``."""
+    ``mean_spend``, ``meets_stockout`` (s_i) and ``lapse_hazard`` (c_i; 0 without one)."""
     as_of: dt.date
     margin: float
+    natural: BgNbdLapseFit | None = None
+    """BG/NBD with the stockout-lapse hazard: its r, α, a, b are the customers as they
+    would be without stockouts. None when the store gives no lapse estimate (no restock
+    notices) or no stock history (no sales with a location)."""
+    churn: StockoutChurn | None = None
+    lapses: LapseAnalysis | None = None
+    """The :func:`lapse_analysis` the hazard was built from, for reuse."""
 
 
 def fit_customer_models(
-    data: CustomerData, *, step: Callable[[str], None] | None = None
+    data: CustomerData,
+    *,
+    step: Callable[[str], None] | None = None,
+    lapses: LapseAnalysis | None = None,
 ) -> CustomerModels:
-    """Fit BG/NBD (on every customer) and Gamma-Gamma (on customers with a repeat purchase).
+    """Fit BG/NBD (on every customer) twice, plain and with each customer's stockout-lapse
+    hazard, and Gamma-Gamma (on customers with a repeat purchase).
+
+    The hazard is c_i = P(lapse | stockout met) × s_i: the restock-notice estimate of
+    :func:`lapse_analysis` (``lapses``, computed when not given) times the chance that a
+    purchase of the customer meets a stockout, from the store's stock history
+    (:mod:`soko.customers.stockouts`); never from anything but the store.
 
     ``step`` is called with a label before each stage, for a progress display.
     """
@@ -276,14 +549,68 @@ def fit_customer_models(
     summary = customer_summary(transactions(data), calibration_end=data.as_of, time_unit=DAY)
     report("fitting BG/NBD")
     bgnbd = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+    report("estimating stockout meetings")
+    lapses = lapses or lapse_analysis(data)
+    notice = lapses.overall.get("restock_notice")
+    p_lapse = notice.p_lapse if notice is not None and notice.treated > 0 else float("nan")
+    shares = short_line_shares(data.stock) if data.stock is not None else pl.DataFrame()
+    natural: BgNbdLapseFit | None = None
+    churn: StockoutChurn | None = None
+    summary = summary.with_columns(
+        pl.lit(0.0).alias("meets_stockout"), pl.lit(0.0).alias("lapse_hazard")
+    )
+    report("fitting BG/NBD with stockout lapses")
+    if np.isfinite(p_lapse) and shares.height and float(shares["short_lines"].sum()) > 0:
+        met = purchase_stockout_probability(
+            data.lines.select("customer_id", "date", pl.col("location_id").alias("location")),
+            shares,
+        )
+        summary = (
+            summary.drop("meets_stockout", "lapse_hazard")
+            .join(met.select("customer_id", "meets_stockout"), on="customer_id", how="left")
+            .with_columns(pl.col("meets_stockout").fill_null(pl.lit(met["meets_stockout"].mean())))
+            .with_columns(
+                (p_lapse * pl.col("meets_stockout")).clip(0.0, 0.999).alias("lapse_hazard")
+            )
+        )
+        x, t_x, big_t = (summary[c].to_numpy().astype(np.float64) for c in ("x", "t_x", "T"))
+        hazard = summary["lapse_hazard"].to_numpy()
+        natural = fit_bgnbd_with_lapse(x, t_x, big_t, hazard)
+        purchases = x + 1.0
+        churn = StockoutChurn(
+            dropout_all_causes=bgnbd.a / (bgnbd.a + bgnbd.b),
+            natural_dropout=natural.a / (natural.a + natural.b),
+            p_lapse=p_lapse,
+            meets_stockout=float(
+                np.sum(purchases * summary["meets_stockout"].to_numpy()) / np.sum(purchases)
+            ),
+            lapse_hazard=float(np.sum(x * hazard) / max(np.sum(x), 1.0)),
+            customers_lost=float(np.sum(1.0 - natural.p_alive(x, t_x, big_t, hazard))),
+            customers_lost_to_stockouts=float(np.sum(natural.p_lapsed(x, t_x, big_t, hazard))),
+            shares=shares.rename({"location": "location_id"}).join(
+                data.locations, on="location_id", how="left"
+            ),
+        )
     report("fitting Gamma-Gamma")
     repeat = summary.filter(pl.col("x") > 0)
     gg = fit_gamma_gamma(repeat["x"], repeat["mean_spend"])
-    return CustomerModels(bgnbd, gg, summary, data.as_of, margin_share(data))
+    return CustomerModels(
+        bgnbd, gg, summary, data.as_of, margin_share(data), natural, churn, lapses
+    )
 
 
 def customer_values(models: CustomerModels) -> pl.DataFrame:
-    """Per customer: ``p_alive``, ``clv`` (residual, discounted, margin) and ``value_if_alive``.
+    """Per customer: ``p_alive``, ``clv`` (residual, discounted, margin), ``clv_natural``
+    and ``value_if_alive``.
+
+    ``clv`` is the plain BG/NBD's: what the customer is expected to bring with
+    stockouts going on as they have. ``clv_natural`` is what a stockout puts at
+    risk, the residual CLV if no stockout meets the customer from now on: the
+    future of the natural model (the lapse model's r, α, a, b) weighted by the
+    lapse model's P(alive), which knows that a customer silent since a stockout
+    may have lapsed; since E[Y(t) | data] = P(alive | data) · E[Y(t) | alive]
+    (FHL 2005 eq. 10), that is the natural model's CLV times the ratio of the two
+    P(alive). Without a lapse model it equals ``clv``.
 
     ``value_if_alive`` is the expected spend over the next year *if the customer
     is alive*: E[Y(365) | …] ÷ P(alive) × E[Z | x, m_x], the data-side estimate
@@ -299,21 +626,34 @@ def customer_values(models: CustomerModels) -> pl.DataFrame:
     p_alive = models.bgnbd.p_alive(x, t_x, big_t)
     future = models.bgnbd.expected_transactions(HORIZON_DAYS, x, t_x, big_t)
     per_tx = models.gamma_gamma.expected_spend(x, np.where(x > 0, spend, 0.0))
-    value = clv(
-        models.bgnbd,
-        models.gamma_gamma,
-        x,
-        t_x,
-        big_t,
-        spend,
-        horizon=HORIZON_DAYS,
-        margin=models.margin,
-        discount_rate=MONTHLY_DISCOUNT,
-        period=PERIOD_DAYS,
-    )
+
+    def residual(fit: BgNbdFit) -> F64:
+        return clv(
+            fit,
+            models.gamma_gamma,
+            x,
+            t_x,
+            big_t,
+            spend,
+            horizon=HORIZON_DAYS,
+            margin=models.margin,
+            discount_rate=MONTHLY_DISCOUNT,
+            period=PERIOD_DAYS,
+        )
+
+    value = residual(models.bgnbd)
+    natural_value = value
+    if models.natural is not None:
+        hazard = s["lapse_hazard"].to_numpy()
+        natural = models.natural.natural
+        alive_share = models.natural.p_alive(x, t_x, big_t, hazard) / np.maximum(
+            natural.p_alive(x, t_x, big_t), 1e-300
+        )
+        natural_value = residual(natural) * alive_share
     return s.select("customer_id").with_columns(
         pl.Series("p_alive", p_alive),
         pl.Series("clv", value),
+        pl.Series("clv_natural", natural_value),
         pl.Series("value_if_alive", future / np.maximum(p_alive, 1e-12) * per_tx),
     )
 
@@ -385,8 +725,12 @@ def sku_exposure(
     otherwise the notice proxy's category value; ``proxy`` names which.
     """
     values = customer_values(models)
-    lapse = lapse or lapse_analysis(data)
-    residual = residual_clv_by_sku(data.lines.select("customer_id", "sku"), values)
+    lapse = lapse or models.lapses or lapse_analysis(data)
+    # What a stockout puts at risk is the value customers keep when none meets them.
+    residual = residual_clv_by_sku(
+        data.lines.select("customer_id", "sku"),
+        values.select("customer_id", pl.col("clv_natural").alias("clv")),
+    )
     value = values.select("customer_id", pl.col("value_if_alive").alias("value"))
     firsts = first_order_lines(data).join(data.skus.select("sku", "product_code"), on="sku")
     by_sku = gateway_scores(firsts, value).select("sku", "first_buyers", "top_buyers")
@@ -490,7 +834,7 @@ def customer_report(data: CustomerData, models: CustomerModels, *, top: int = 10
     """Segments, repeat rate / AOV / frequency, and the SKUs with the most LTV at stake."""
     tx = transactions(data)
     scores = rfm_scores(merge_same_day(tx), as_of=data.as_of)
-    lapse = lapse_analysis(data)
+    lapse = models.lapses or lapse_analysis(data)
     exposure = sku_exposure(data, models, lapse)
     top_skus = exposure.sort("ltv_at_stake", descending=True, nulls_last=True).head(top)
     return CustomerReport(
@@ -703,7 +1047,7 @@ def build_customer_value_view(engine: Engine) -> CustomerValueView:
         model_cols = values.select("customer_id", "p_alive", "clv").with_columns(
             pl.Series("expected_transactions", future), pl.Series("expected_spend", per_tx)
         )
-        analysis = lapse_analysis(data)
+        analysis = models.lapses or lapse_analysis(data)
         lapse = analysis.overall
         exposure = with_shortage_cost(sku_exposure(data, models, analysis))
     else:
