@@ -90,6 +90,18 @@ def test_segments_count_every_customer_with_an_order_once(api: Api) -> None:
     assert notice["p_lapse_low"] <= notice["p_lapse"] <= notice["p_lapse_high"]
 
 
+def test_segments_give_the_dropout_without_stockouts_beside_the_plain_fit(api: Api) -> None:
+    models = api.get("/segments")["models"]
+    natural = models["natural"]
+    assert natural is not None, "the demo store has restock notices and a stock count"
+    plain = models["a"] / (models["a"] + models["b"])
+    assert natural["dropout_all_causes"] == pytest.approx(plain)
+    assert natural["natural_dropout"] == pytest.approx(natural["a"] / (natural["a"] + natural["b"]))
+    # Stockout lapses are taken out of the dropout, not added to it.
+    assert natural["natural_dropout"] < natural["dropout_all_causes"]
+    assert 0 < natural["share_of_churn_from_stockouts"] < 1
+
+
 def test_customer_pages_cover_everyone_once_and_add_up_to_the_segments(api: Api) -> None:
     customers = all_pages(api, "/customers", limit=400)
     ids = [c["customer_id"] for c in customers]

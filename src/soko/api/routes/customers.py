@@ -72,6 +72,23 @@ class ChannelMetricsPublic(MetricsPublic):
     channel: str = Field(description="Channel code; a customer counts in every channel used.")
 
 
+class NaturalModelPublic(BaseModel):
+    """BG/NBD with each customer's stockout-lapse hazard: the customers as they would be
+    without stockouts (time unit: day), and how much of the churn stockouts cause."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    dropout_all_causes: float = Field(description="a/(a+b) of the plain fit.")
+    natural_dropout: float = Field(description="a/(a+b) without stockout lapses.")
+    p_lapse: float = Field(description="P(lapse | stockout met) behind the hazard.")
+    meets_stockout: float = Field(description="Share of purchases that meet a stockout.")
+    share_of_churn_from_stockouts: float | None = Field(
+        description="Of the customers lost, the share lost to stockouts."
+    )
+
+
 class ModelsPublic(BaseModel):
     """Fitted parameters; time unit: day."""
 
@@ -84,6 +101,9 @@ class ModelsPublic(BaseModel):
     gamma: float
     margin_share: float = Field(description="Gross margin ÷ net revenue used for CLV.")
     horizon_days: int
+    natural: NaturalModelPublic | None = Field(
+        default=None, description="Null without restock notices or stock history."
+    )
 
 
 class LapsePublic(BaseModel):
@@ -240,6 +260,25 @@ def _metrics(row: dict[str, Any], currency: str) -> dict[str, Any]:
     }
 
 
+def _natural(view: CustomerValueView) -> NaturalModelPublic | None:
+    models = view.models
+    if models is None or models.natural is None or models.churn is None:
+        return None
+    n, churn = models.natural, models.churn
+    share = churn.share_from_stockouts
+    return NaturalModelPublic(
+        r=n.r,
+        alpha=n.alpha,
+        a=n.a,
+        b=n.b,
+        dropout_all_causes=churn.dropout_all_causes,
+        natural_dropout=churn.natural_dropout,
+        p_lapse=churn.p_lapse,
+        meets_stockout=churn.meets_stockout,
+        share_of_churn_from_stockouts=None if math.isnan(share) else share,
+    )
+
+
 def segments_public(view: CustomerValueView, currency: str) -> SegmentsPublic:
     """The segments answer; the Customers page renders the same object."""
     metrics = MetricsPublic(**_metrics(view.metrics, currency)) if view.metrics else None
@@ -260,6 +299,7 @@ def segments_public(view: CustomerValueView, currency: str) -> SegmentsPublic:
             gamma=g.gamma,
             margin_share=view.models.margin,
             horizon_days=365,
+            natural=_natural(view),
         )
     return SegmentsPublic(
         status=view.status,
