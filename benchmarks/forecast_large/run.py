@@ -4,8 +4,9 @@ AutoETS to every series, at equal or better accuracy.
 
 The run: ``soko.data.generate.generate("large", 1)``; history cleaned from its import
 frames (stock rebuilt, censored days estimated) exactly as ``demand_forecast`` does from
-the store, with the campaign calendar (campaign index and the global model's features), then screening, backtest selection, conformal quantiles and the split to
-channel × location (:func:`soko.forecast.service.forecast_history`). The last 28 days are
+the store, with the campaign calendar (campaign index and the global model's features),
+then screening, backtest selection, conformal quantiles and the split to channel ×
+location (:func:`soko.forecast.service.forecast_history`). The last 28 days are
 held out: both forecasts start on the day after and are scored by RMSSE against the
 recorded SKU sales.
 
