@@ -110,13 +110,9 @@ def campaign_features(
             .select(running.columns),
         ]
     )
-    listed = coverage.select("campaign_code").unique()
-    skus = shares.select("sku").unique()
-    covered = pl.concat(
-        [
-            running.join(coverage, on="campaign_code"),
-            running.join(listed, on="campaign_code", how="anti").join(skus, how="cross"),
-        ]
+    codes = running.select("campaign_code").unique()
+    covered = running.join(
+        _covered(codes, coverage, shares.select("sku").unique()), on="campaign_code"
     )
     exposure = (
         covered.group_by("sku", "ds", "channel")
@@ -162,6 +158,18 @@ def _running(campaigns: pl.DataFrame, channels: list[str]) -> pl.DataFrame:
     )
 
 
+def _covered(codes: pl.DataFrame, coverage: pl.DataFrame, skus: pl.DataFrame) -> pl.DataFrame:
+    """``campaign_code``, ``sku``: what each campaign of ``codes`` covers, the SKUs it
+    lists in ``coverage`` or, listing none, every SKU of ``skus``."""
+    listed = coverage.select("campaign_code").unique()
+    return pl.concat(
+        [
+            coverage.join(codes, on="campaign_code"),
+            codes.join(listed, on="campaign_code", how="anti").join(skus, how="cross"),
+        ]
+    )
+
+
 def _family(campaigns: pl.DataFrame) -> pl.Expr:
     """Campaigns of one kind on one channel at one discount are expected to lift alike."""
     return pl.concat_str(
@@ -203,17 +211,10 @@ def campaign_uplifts(
     running = _running(camp, channels)
     busy = running.select("channel", "ds").unique()
     skus = sales.select("sku").unique()
-    listed = coverage.select("campaign_code").unique()
     past = camp.filter(pl.col("ends_on") < as_of)
-    # Which SKUs each campaign covered: listed ones, or all of them.
-    covered = pl.concat(
-        [
-            coverage.join(past.select("campaign_code"), on="campaign_code"),
-            past.select("campaign_code")
-            .join(listed, on="campaign_code", how="anti")
-            .join(skus, how="cross"),
-        ]
-    ).with_columns(pl.lit("covered").alias("group"))
+    covered = _covered(past.select("campaign_code"), coverage, skus).with_columns(
+        pl.lit("covered").alias("group")
+    )
     during = running.join(past.select("campaign_code"), on="campaign_code").with_columns(
         pl.lit("during").alias("_when")
     )
@@ -338,15 +339,9 @@ def channel_lifts(
         return empty
     running = _running(window, channels).filter(pl.col("ds").is_between(first, last))
     every = skus.to_frame("sku").unique()
-    listed = coverage.select("campaign_code").unique()
-    covered = pl.concat(
-        [
-            coverage.join(window.select("campaign_code"), on="campaign_code"),
-            window.select("campaign_code")
-            .join(listed, on="campaign_code", how="anti")
-            .join(every, how="cross"),
-        ]
-    ).with_columns(pl.lit("covered").alias("group"))
+    covered = _covered(window.select("campaign_code"), coverage, every).with_columns(
+        pl.lit("covered").alias("group")
+    )
     return (
         running.join(every, how="cross")
         .join(covered, on=["campaign_code", "sku"], how="left")
