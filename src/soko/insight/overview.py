@@ -302,7 +302,9 @@ def _build_kpis(session: Session, *, currency: str, weeks: int) -> Kpis | None:
 
     Past stock values are rebuilt backwards from today's: before a week's sales
     the stock held their cost more, before its receipts their cost less
-    (adjustments and write-offs are not replayed, so it is an estimate).
+    (adjustments and write-offs are not replayed, so it is an estimate). The
+    newest week ends now rather than at the last order, so its end is the
+    headline stock value even after goods were received since.
     """
     last = queries.last_order_at(session)
     if last is None:
@@ -345,10 +347,9 @@ def _build_kpis(session: Session, *, currency: str, weeks: int) -> Kpis | None:
         unmet[_day(day)] = int(count)
 
     stock_now = queries.stock_totals(session).stock_value
-    # Stock value at the window's end: today's, less what arrived since.
-    stock_at: Decimal = stock_now - sum(
-        (v for d, v in receipts.items() if d >= end.date()), Decimal(0)
-    )
+    # The newest week ends now, so what arrived after the last order counts in it.
+    since = sum((v for d, v in receipts.items() if d >= end.date()), Decimal(0))
+    stock_at: Decimal = stock_now
     rows: list[Week] = []
     for k in range(span):  # newest week first, walking back in time
         week_end = end.date() - dt.timedelta(weeks=k)
@@ -356,7 +357,7 @@ def _build_kpis(session: Session, *, currency: str, weeks: int) -> Kpis | None:
         revenue = sum((daily[d][0] for d in days if d in daily), Decimal(0))
         cogs = sum((daily[d][1] for d in days if d in daily), Decimal(0))
         sold = sum(daily[d][2] for d in days if d in daily)
-        received = sum((receipts.get(d, Decimal(0)) for d in days), Decimal(0))
+        received = sum((receipts.get(d, Decimal(0)) for d in days), since if k == 0 else Decimal(0))
         before = max(Decimal(0), stock_at + cogs - received)
         rows.append(
             Week(
