@@ -22,6 +22,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy import true as sa_true
 
 from soko.forecast import history as hist_mod
+from soko.forecast import prices as prices_mod
 from soko.forecast.analogues import LAUNCH_DAYS, analogue_forecast
 from soko.forecast.core import ForecastResult, quantile_column, run
 from soko.forecast.features import (
@@ -108,6 +109,9 @@ class StoreHistory:
     ``ends_on``, ``discount_pct``: past and planned campaigns."""
     campaign_skus: pl.DataFrame = field(default_factory=pl.DataFrame)
     """``campaign_code``, ``sku``: what each campaign covers (none listed: every SKU)."""
+    prices: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """``sku``, ``ds``, ``price``: the mean list price (before line discounts) of each day's
+    sales."""
 
 
 def _frame(engine: Engine, statement: object) -> pl.DataFrame:
@@ -144,6 +148,7 @@ def load_history(
                 day.label("ds"),
                 OrderLine.kind,
                 func.sum(OrderLine.quantity).label("units"),
+                func.sum(OrderLine.quantity * OrderLine.unit_price).label("list_value"),
             )
             .join(Order, Order.id == OrderLine.order_id)
             .join(Sku, Sku.id == OrderLine.sku_id)
@@ -155,7 +160,9 @@ def load_history(
     if lines.height == 0:
         raise NoSalesHistory("the store holds no order lines with a location")
     lines = lines.with_columns(
-        pl.col("ds").cast(pl.String).str.to_date(), pl.col("units").cast(pl.Float64)
+        pl.col("ds").cast(pl.String).str.to_date(),
+        pl.col("units").cast(pl.Float64),
+        pl.col("list_value").cast(pl.Float64),
     )
     if lines.filter(pl.col("ds") < as_of).height == 0:
         raise NoSalesHistory(f"the store holds no sales before {as_of}: nothing to learn from")
@@ -233,6 +240,7 @@ def load_history(
     history = build_history(
         lines, catalogue, receipts, adjustments, balances, tags, plans, as_of=as_of
     )
+    history = dataclasses.replace(history, prices=_prices(lines, as_of=as_of))
     campaigns = _frame(
         engine,
         select(
@@ -261,6 +269,16 @@ def load_history(
     if covered.height == 0:
         covered = pl.DataFrame(schema={"campaign_code": pl.String, "sku": pl.String})
     return dataclasses.replace(history, campaigns=campaigns, campaign_skus=covered)
+
+
+def _prices(lines: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
+    """Each SKU's mean list price per day of sales before ``as_of``."""
+    return (
+        lines.filter((pl.col("kind") == "sale") & (pl.col("ds") < as_of) & (pl.col("units") > 0))
+        .group_by("sku", "ds")
+        .agg((pl.col("list_value").sum() / pl.col("units").sum()).alias("price"))
+        .filter(pl.col("price") > 0)
+    )
 
 
 def _dates(frame: pl.DataFrame, *cols: str) -> pl.DataFrame:
@@ -453,6 +471,11 @@ def forecast_history(
     if nixtla.height and store.campaigns.height:
         nixtla, future, calendar, lifts = _with_campaigns(
             store, nixtla, store.catalogue["sku"], horizon_days
+        )
+    pricing: dict[str, float | int | str | None] = {}
+    if nixtla.height and store.prices.height:
+        nixtla, future, calendar, pricing = _with_prices(
+            store, sku_daily, nixtla, future, calendar, horizon_days
         )
     if nixtla.height:
         result = run(
@@ -671,6 +694,7 @@ def forecast_history(
         .sort("sku")
     )
     accuracy, summary = accuracy_report(result, nixtla)
+    summary |= pricing
     report("done", 1, 1)
     return DemandForecast(
         daily=daily,
@@ -733,6 +757,62 @@ def _with_campaigns(
         )
 
     return joined(nixtla), joined(future), calendar, lifts.filter(pl.col("ds") >= as_of)
+
+
+def _with_prices(
+    store: StoreHistory,
+    sku_daily: pl.DataFrame,
+    nixtla: pl.DataFrame,
+    future: pl.DataFrame | None,
+    calendar: pl.DataFrame | None,
+    horizon_days: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, float | int | str | None]]:
+    """The history and horizon with the ``price`` feature of the global model (log of the
+    day's list price over the price at the origin), the calendar multiplied by the price
+    index, and what was measured (:mod:`soko.forecast.prices`)."""
+    as_of = store.as_of
+    first = nixtla["ds"].min()
+    assert isinstance(first, dt.date)
+    last = as_of + dt.timedelta(days=horizon_days - 1)
+    ids = nixtla["unique_id"].unique()
+    by_category, overall, moves = prices_mod.elasticities(
+        sku_daily.select("sku", "ds", "y", "active"), store.prices, store.catalogue
+    )
+    per_sku = (
+        store.catalogue.select("sku", pl.col("category").fill_null(""))
+        .join(by_category, on="category", how="left")
+        .select("sku", pl.col("elasticity").fill_null(overall))
+    )
+    relative = prices_mod.relative_prices(
+        store.prices.join(ids.to_frame("sku"), on="sku", how="semi"),
+        first=first,
+        last=as_of - dt.timedelta(days=1),
+    ).rename({"sku": "unique_id"})
+    index = prices_mod.price_index(relative.rename({"unique_id": "sku"}), per_sku).rename(
+        {"sku": "unique_id"}
+    )
+    if calendar is None:
+        calendar = index.rename({"pidx": "cidx"})
+    else:
+        calendar = calendar.join(index, on=["unique_id", "ds"], how="full", coalesce=True).select(
+            "unique_id",
+            "ds",
+            (pl.col("cidx").fill_null(1.0) * pl.col("pidx").fill_null(1.0)).alias("cidx"),
+        )
+    if future is None:
+        days = pl.date_range(as_of, last, eager=True).to_frame("ds")
+        future = ids.to_frame("unique_id").join(days, how="cross")
+
+    def joined(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(relative, on=["unique_id", "ds"], how="left").with_columns(
+            pl.col("price").fill_null(0.0)
+        )
+
+    pricing: dict[str, float | int | str | None] = {
+        "price_moves": moves,
+        "price_elasticity": round(overall, 3),
+    }
+    return joined(nixtla), joined(future), calendar, pricing
 
 
 def _no_established(horizon_days: int) -> ForecastResult:
