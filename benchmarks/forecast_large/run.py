@@ -4,9 +4,9 @@ AutoETS to every series, at equal or better accuracy.
 
 The run: ``soko.data.generate.generate("large", 1)``; history cleaned from its import
 frames (stock rebuilt, censored days estimated) exactly as ``demand_forecast`` does from
-the store, with the campaign calendar (campaign index and the global model's features),
-then screening, backtest selection, conformal quantiles and the split to channel ×
-location (:func:`soko.forecast.service.forecast_history`). The last 28 days are
+the store, with the campaign calendar (campaign index and the global model's features) and
+the price index, then screening, backtest selection, conformal quantiles and the split to
+channel × location (:func:`soko.forecast.service.forecast_history`). The last 28 days are
 held out: both forecasts start on the day after and are scored by RMSSE against the
 recorded SKU sales.
 
@@ -33,7 +33,7 @@ from statsforecast.models import AutoETS
 from soko.data.generate import generate
 from soko.forecast.core import MAX_HISTORY
 from soko.forecast.metrics import naive_scales, rmsse
-from soko.forecast.service import build_history, forecast_history
+from soko.forecast.service import build_history, forecast_history, list_prices
 
 SEED = 1
 HOLDOUT = 28
@@ -52,7 +52,10 @@ def store_frames(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
             "ds",
             "kind",
         )
-        .agg(pl.col("quantity").sum().cast(pl.Float64).alias("units"))
+        .agg(
+            pl.col("quantity").sum().cast(pl.Float64).alias("units"),
+            (pl.col("quantity") * pl.col("unit_price")).sum().cast(pl.Float64).alias("list_value"),
+        )
     )
     po = tables["purchase_orders"].select(
         "po_number", "sku", pl.col("location_code").alias("location")
@@ -110,7 +113,8 @@ def main() -> None:
     as_of = last - dt.timedelta(days=HOLDOUT - 1)
     t0 = time.perf_counter()
     calendar = {k: frames.pop(k) for k in ("campaigns", "campaign_skus")}
-    history = dataclasses.replace(build_history(**frames, as_of=as_of), **calendar)
+    prices = list_prices(frames["lines"], as_of=as_of)
+    history = dataclasses.replace(build_history(**frames, as_of=as_of), **calendar, prices=prices)
     result = forecast_history(history, horizon_days=HOLDOUT)
     t_soko = time.perf_counter() - t0
     sku_daily = history.demand.group_by("sku", "ds").agg(pl.col("y").sum())

@@ -97,5 +97,10 @@ def forecast_command(
         f"pinball {fmt('scaled_pinball')}; censored SKU-days "
         f"{int(result.series['censored_days'].sum())}"
     )
+    if isinstance(s.get("price_elasticity"), float):
+        out.print(
+            f"own-price elasticity {s['price_elasticity']:.2f}, measured from "
+            f"{s['price_moves']} list-price moves"
+        )
     if run_id is not None:
         out.print(f"forecast run {run_id} saved")

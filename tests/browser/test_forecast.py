@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
+from soko.forecast.service import latest_forecast
+from soko.settings import Settings
+from soko.store.db import make_engine
 from tests.browser.conftest import Browsing
 from tests.browser.test_shell import assert_no_sideways_scroll
 
@@ -37,6 +41,24 @@ def test_the_forecast_page_shows_the_accuracy_report_and_model_counts(browsing: 
     )
     assert errors == sorted(errors, reverse=True), "largest error first"
     assert_no_sideways_scroll(browsing)
+
+
+def test_the_price_response_shown_is_the_one_the_plan_runs_forecast_measured(
+    browsing: Browsing, demo_data: Path
+) -> None:
+    engine = make_engine(Settings(data_dir=demo_data))
+    kept = latest_forecast(engine)
+    engine.dispose()
+    assert kept is not None
+    elasticity, moves = kept.summary["price_elasticity"], kept.summary["price_moves"]
+    assert isinstance(elasticity, float), "the demo's list prices move often enough to measure"
+    assert isinstance(moves, int)
+    assert elasticity < 0
+    browsing.sign_in("viewer")
+    browsing.goto("/forecast?lang=en")
+    assert browsing.p.inner_text("#kpi-price") == f"{elasticity:.2f}"
+    note = browsing.p.locator("#kpi-price + .kpi-note").inner_text()
+    assert f"from {moves:,} list-price moves" in note
 
 
 def test_a_skus_chart_marks_out_of_stock_days_and_says_why_its_model(browsing: Browsing) -> None:

@@ -149,8 +149,9 @@ def _fit(moves: pl.DataFrame) -> tuple[float, float]:
 
     Given a move's y₀ + y₁ units in its two windows, y₁ is binomial with
     logit π = log(c₁/c₀) + ε·step: the conditional likelihood of two Poisson counts, in which
-    the SKU's unknown level cancels (Cameron & Trivedi 2013, *Regression Analysis of Count
-    Data*, 2nd ed., §9.2.2), so slow movers count without a small-count bias. The variance
+    the SKU's unknown level cancels (the fixed-effects Poisson of Hausman, Hall & Griliches
+    1984, "Econometric models for count data with an application to the patents–R&D
+    relationship", Econometrica 52(4)), so slow movers count without a small-count bias. The variance
     is the inverse Fisher information times Pearson's dispersion when above 1."""
     from scipy import optimize, special
 
@@ -175,7 +176,7 @@ def _fit(moves: pl.DataFrame) -> tuple[float, float]:
 def _between(raw: npt.NDArray[np.float64], var: npt.NDArray[np.float64], store: float) -> float:
     """The variance of the true elasticities between categories, by DerSimonian & Laird's
     moment estimator (1986, "Meta-analysis in clinical trials", Controlled Clinical Trials
-    7(3), eq. 3): τ² = max(0, (Q − (k − 1)) / (Σw − Σw² / Σw)), w = 1 / sampling variance.
+    7(3)): τ² = max(0, (Q − (k − 1)) / (Σw − Σw² / Σw)), w = 1 / sampling variance.
     0 means the categories differ no more than their sampling error: all take the store's."""
     ok = np.isfinite(var) & (var > 0)
     if ok.sum() < 2:

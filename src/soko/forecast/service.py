@@ -240,7 +240,7 @@ def load_history(
     history = build_history(
         lines, catalogue, receipts, adjustments, balances, tags, plans, as_of=as_of
     )
-    history = dataclasses.replace(history, prices=_prices(lines, as_of=as_of))
+    history = dataclasses.replace(history, prices=list_prices(lines, as_of=as_of))
     campaigns = _frame(
         engine,
         select(
@@ -271,8 +271,9 @@ def load_history(
     return dataclasses.replace(history, campaigns=campaigns, campaign_skus=covered)
 
 
-def _prices(lines: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
-    """Each SKU's mean list price per day of sales before ``as_of``."""
+def list_prices(lines: pl.DataFrame, *, as_of: dt.date) -> pl.DataFrame:
+    """Each SKU's mean list price per day of sales before ``as_of`` (``lines``: ``sku``,
+    ``ds``, ``kind``, ``units`` and ``list_value``, Σ units × unit price)."""
     return (
         lines.filter((pl.col("kind") == "sale") & (pl.col("ds") < as_of) & (pl.col("units") > 0))
         .group_by("sku", "ds")
@@ -768,8 +769,8 @@ def _with_prices(
     horizon_days: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, float | int | str | None]]:
     """The history and horizon with the ``price`` feature of the global model (log of the
-    day's list price over the price at the origin), the calendar multiplied by the price
-    index, and what was measured (:mod:`soko.forecast.prices`)."""
+    day's list price over the last one, which the horizon holds), the calendar multiplied by
+    the price index, and what was measured (:mod:`soko.forecast.prices`)."""
     as_of = store.as_of
     first = nixtla["ds"].min()
     assert isinstance(first, dt.date)
@@ -787,10 +788,9 @@ def _with_prices(
         store.prices.join(ids.to_frame("sku"), on="sku", how="semi"),
         first=first,
         last=as_of - dt.timedelta(days=1),
-    ).rename({"sku": "unique_id"})
-    index = prices_mod.price_index(relative.rename({"unique_id": "sku"}), per_sku).rename(
-        {"sku": "unique_id"}
     )
+    index = prices_mod.price_index(relative, per_sku).rename({"sku": "unique_id"})
+    relative = relative.rename({"sku": "unique_id"})
     if calendar is None:
         calendar = index.rename({"pidx": "cidx"})
     else:
@@ -810,7 +810,8 @@ def _with_prices(
 
     pricing: dict[str, float | int | str | None] = {
         "price_moves": moves,
-        "price_elasticity": round(overall, 3),
+        # None: too few moves to measure, and price moves nothing.
+        "price_elasticity": round(overall, 3) if moves >= prices_mod.MIN_MOVES else None,
     }
     return joined(nixtla), joined(future), calendar, pricing
 
