@@ -151,8 +151,8 @@ def _fit(moves: pl.DataFrame) -> tuple[float, float]:
     logit π = log(c₁/c₀) + ε·step: the conditional likelihood of two Poisson counts, in which
     the SKU's unknown level cancels (the fixed-effects Poisson of Hausman, Hall & Griliches
     1984, "Econometric models for count data with an application to the patents–R&D
-    relationship", Econometrica 52(4)), so slow movers count without a small-count bias. The variance
-    is the inverse Fisher information times Pearson's dispersion when above 1."""
+    relationship", Econometrica 52(4)), so slow movers count without a small-count bias.
+    The variance is the inverse Fisher information times Pearson's dispersion when above 1."""
     from scipy import optimize, special
 
     y1 = moves["y1"].to_numpy().astype(np.float64)
