@@ -35,6 +35,10 @@ def test_segments_and_skus_at_stake_are_the_apis_figures(browsing: Browsing, lan
     browsing.goto(f"/customers?lang={lang}")
     assert browsing.p.inner_text("main h1") == ("顧客" if lang == "ja" else "Customers")
     assert number(browsing.p.inner_text("#kpi-customers")) == segments["metrics"]["customers"]
+    natural = segments["models"]["natural"]
+    assert natural["share_of_churn_from_stockouts"] > 0, "the demo's stockouts cost customers"
+    shown = browsing.p.inner_text("#kpi-stockout-churn")
+    assert shown == f"{natural['share_of_churn_from_stockouts'] * 100:.1f}%"
     for segment in segments["items"]:
         row = f'#segment-table tr[data-segment="{segment["segment"]}"]'
         assert number(cell(browsing, row, "customers")) == segment["customers"]
