@@ -9,6 +9,7 @@ so the forecast is the analogues' and the sales plans' alone (no model is fitted
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import threading
@@ -25,7 +26,7 @@ from sqlalchemy import Engine, func, select
 from soko.api.auth import Scope
 from soko.errors import ErrorCode
 from soko.forecast import inputs
-from soko.forecast.service import forecast_history, load_history
+from soko.forecast.service import forecast_history, load_history, save_forecast
 from soko.settings import Settings
 from soko.store.db import make_engine, session_scope
 from soko.store.tables import (
@@ -404,3 +405,33 @@ def test_the_forecast_pages_forms_refuse_viewers_and_bad_input_and_change_nothin
         assert twice.status_code == 409
         assert "is already tagged" in twice.text
         assert _counts(engine) == (1, 1)
+
+
+def test_forecasts_kept_without_overall_figures_still_open_the_page(
+    seeded: Path, tmp_path: Path
+) -> None:
+    """Every mug is too new to backtest, so the forecast has no overall figures; one kept
+    before prices were measured lacks the price figures. The page opens for both, with a
+    dash or without the price card; a forecast with them shows them."""
+    copy = tmp_path / "data"
+    shutil.copytree(seeded, copy)
+    app = create_app(Settings(data_dir=copy))
+    engine = app.state.store.engine
+    kept = forecast_history(load_history(engine), horizon_days=14)
+    assert kept.summary["series"] == 0
+    assert kept.summary["scaled_error"] is None
+    with engine.begin() as conn:
+        create_user(conn, "viewer-user", Role.viewer, PASSWORD)
+    with TestClient(app, raise_server_exceptions=False) as web:
+        sign_in(web, Role.viewer)
+        for summary in ({"series": 0}, kept.summary):
+            save_forecast(engine, dataclasses.replace(kept, summary=summary))
+            page = web.get("/forecast?lang=en")
+            assert page.status_code == 200
+            assert '<div class="kpi-value" id="kpi-error">–</div>' in page.text
+            assert 'id="kpi-price"' not in page.text
+        measured = kept.summary | {"price_moves": 12, "price_elasticity": -1.2}
+        save_forecast(engine, dataclasses.replace(kept, summary=measured))
+        page = web.get("/forecast?lang=en")
+        assert '<div class="kpi-value" id="kpi-price">-1.20</div>' in page.text
+        assert "from 12 list-price moves" in page.text

@@ -844,6 +844,10 @@ def _no_established(horizon_days: int) -> ForecastResult:
     )
 
 
+ACCURACY = ("scaled_error", "naive", "seasonal_naive", "coverage_80", "scaled_pinball")
+"""The overall figures of :func:`accuracy_report`; None when nothing could be backtested."""
+
+
 def accuracy_report(
     result: ForecastResult, history: pl.DataFrame
 ) -> tuple[pl.DataFrame, dict[str, float | int | str | None]]:
@@ -851,17 +855,8 @@ def accuracy_report(
     naive, the 80 % interval's coverage and the scaled pinball loss of the quantiles."""
     bt = result.backtest
     if bt.height == 0:
-        empty = pl.DataFrame(
-            schema={
-                "sku": pl.String,
-                "scaled_error": pl.Float64,
-                "naive": pl.Float64,
-                "seasonal_naive": pl.Float64,
-                "coverage_80": pl.Float64,
-                "scaled_pinball": pl.Float64,
-            }
-        )
-        return empty, {"series": 0}
+        empty = pl.DataFrame(schema={"sku": pl.String} | dict.fromkeys(ACCURACY, pl.Float64))
+        return empty, {"series": 0} | dict.fromkeys(ACCURACY)
     scales = naive_scales(history)
     lo, hi = quantile_column(0.1), quantile_column(0.9)
     rounded = bt.with_columns((pl.col(lo) + 1e-9).floor(), (pl.col(hi) - 1e-9).ceil())

@@ -26,6 +26,7 @@ from soko.api.deps import SettingsDep, Store, StoreDep
 from soko.errors import ErrorCode
 from soko.forecast import inputs
 from soko.forecast.service import (
+    ACCURACY,
     DemandForecast,
     NoSalesHistory,
     StoreHistory,
@@ -135,7 +136,8 @@ def render_forecast(
         context["rows"] = pl.concat([worst, rest]).head(ROWS).to_dicts()
         context["series_count"] = series.height
         context["counts"] = sorted(forecast.model_counts.items(), key=lambda kv: -kv[1])
-        context["summary"] = forecast.summary
+        # A forecast kept when nothing could be backtested may lack the overall figures.
+        context["summary"] = dict.fromkeys(ACCURACY) | forecast.summary
         context["censored_total"] = int(series["censored_days"].sum()) if series.height else 0
         if sku:
             row = series.filter(pl.col("sku") == sku)
