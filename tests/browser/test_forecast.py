@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,46 @@ def test_a_planner_reviews_and_tags_days_and_enters_a_sales_plan_and_all_are_kep
     browsing.goto(f"/forecast?lang=ja&sku={sku}")
     assert p.inner_text("#forecast-inputs h2") == "次回の予測が学習する内容"
     assert_no_sideways_scroll(browsing)
+
+
+def test_the_chart_marks_spikes_to_review_and_days_left_out(browsing: Browsing) -> None:
+    """A spike awaiting review is marked on its day's sales; tagged as a one-off it is
+    marked as left out instead."""
+    flagged = browsing.server.api("/forecast/flagged-spikes").json()
+    as_of = dt.date.fromisoformat(flagged["as_of"])
+    recent = [
+        f for f in flagged["items"] if dt.date.fromisoformat(f["day"]) >= as_of - dt.timedelta(300)
+    ]
+    assert recent, "the demo data has spikes to review within the chart's year"
+    sku, day = recent[-1]["sku"], recent[-1]["day"]
+    own = {f["day"] for f in recent if f["sku"] == sku}
+    browsing.sign_in("planner")
+    p = browsing.p
+
+    def marked() -> tuple[set[str], set[str], list[str]]:
+        chart = json.loads(p.inner_text("#forecast-chart-data"))["history"]
+        p.wait_for_selector("#forecast-chart .main-svg")
+        legend = p.eval_on_selector_all(
+            "#forecast-chart .legendtext", "nodes => nodes.map(n => n.textContent)"
+        )
+        days = chart["ds"]
+        return (
+            {d for d, on in zip(days, chart["review"], strict=True) if on},
+            {d for d, on in zip(days, chart["left_out"], strict=True) if on},
+            legend,
+        )
+
+    browsing.goto(f"/forecast?lang=en&sku={sku}")
+    review, left_out, legend = marked()
+    assert review == own
+    assert day not in left_out
+    assert "Spike to review" in legend
+    with p.expect_navigation(wait_until="load"):
+        p.click(f'#flagged-days tr[data-day="{day}"] button[value="one_off"]')
+    browsing.check()
+    browsing.goto(f"/forecast?lang=en&sku={sku}")
+    review, left_out, legend = marked()
+    assert review == own - {day}
+    assert day in left_out
+    assert "Left out as a one-off" in legend
+    browsing.screenshot()

@@ -13,7 +13,7 @@ back with its message in the page's language and what was typed, and nothing cha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -71,10 +71,14 @@ def sku_history(engine: Any, forecast: DemandForecast | None, sku: str) -> Store
 
 
 def sku_chart(
-    forecast: DemandForecast, sku: str, history: StoreHistory | None
+    forecast: DemandForecast,
+    sku: str,
+    history: StoreHistory | None,
+    flagged: Sequence[inputs.FlaggedDay] = (),
 ) -> dict[str, Any] | None:
-    """The SKU's last ``HISTORY_DAYS`` days of sales and estimated demand (censored days
-    marked) and its forecast mean and 80 %/90 % bands, summed over locations."""
+    """The SKU's last ``HISTORY_DAYS`` days of sales and estimated demand (censored days,
+    spikes awaiting review and days left out as one-offs marked) and its forecast mean and
+    80 %/90 % bands, summed over locations."""
     daily = forecast.daily.filter(pl.col("sku") == sku)
     if daily.height == 0:
         return None
@@ -94,18 +98,20 @@ def sku_chart(
     }
     if history is None:
         return chart
+    to_review = {f.day for f in flagged if f.sku == sku}
     past = (
         history.demand.group_by("ds")
-        .agg(pl.col("sales", "y").sum(), pl.col("censored").any())
+        .agg(pl.col("sales", "y").sum(), pl.col("censored").any(), pl.col("tagged").any())
         .sort("ds")
         .tail(HISTORY_DAYS)
-        .with_columns(pl.col("ds").cast(pl.String))
     )
     chart["history"] = {
-        "ds": past["ds"].to_list(),
+        "ds": past["ds"].cast(pl.String).to_list(),
         "sales": past["sales"].to_list(),
         "estimate": [round(v, 3) for v in past["y"].to_list()],
         "censored": past["censored"].to_list(),
+        "review": [d in to_review for d in past["ds"].to_list()],
+        "left_out": past["tagged"].to_list(),
     }
     return chart
 
@@ -147,13 +153,13 @@ def render_forecast(
             context["known"] = inputs.known_sku(conn, sku)
         if context["known"]:
             history = sku_history(store.engine, forecast, sku)
-            if context.get("chosen") and forecast is not None:
-                context["chart"] = sku_chart(forecast, sku, history)
             with store.engine.connect() as conn:
                 reviewed = inputs.reviewed_days(conn, sku=sku)
                 context["tags"] = inputs.spike_tags(conn, sku=sku)
                 context["plans"] = inputs.sales_plans(conn, sku=sku)
             context["flagged"] = inputs.awaiting_review(history.demand, reviewed) if history else []
+            if context.get("chosen") and forecast is not None:
+                context["chart"] = sku_chart(forecast, sku, history, context["flagged"])
     return render_page(
         request,
         pages,

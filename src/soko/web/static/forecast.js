@@ -1,5 +1,6 @@
-// Draws one SKU's recent sales, estimated demand (out-of-stock days marked) and its forecast
-// with intervals, from the JSON the Forecast page embeds.
+// Draws one SKU's recent sales, estimated demand (out-of-stock days, spikes to review and days
+// left out as one-offs marked) and its forecast with intervals, from the JSON the Forecast
+// page embeds.
 (function () {
   "use strict";
   var node = document.getElementById("forecast-chart-data");
@@ -20,6 +21,18 @@
     });
     traces.push({ x: outX, y: outY, type: "scatter", mode: "markers", name: d.labels.censored,
       marker: { color: "#c0392b", symbol: "x", size: 7 } });
+    // Spikes sit on the day's sales: the bar the planner is asked about.
+    [["review", "#8e44ad", "diamond-open"], ["left_out", "#555555", "circle-open"]].forEach(
+      function (kind) {
+        var xs = [], ys = [];
+        d.history[kind[0]].forEach(function (on, i) {
+          if (on) { xs.push(d.history.ds[i]); ys.push(d.history.sales[i]); }
+        });
+        if (xs.length) {
+          traces.push({ x: xs, y: ys, type: "scatter", mode: "markers", name: d.labels[kind[0]],
+            marker: { color: kind[1], symbol: kind[2], size: 11, line: { width: 2 } } });
+        }
+      });
   }
   traces.push({ x: d.ds, y: d.q90, type: "scatter", mode: "lines", line: { width: 0 },
     showlegend: false, hoverinfo: "skip" });
