@@ -748,16 +748,28 @@ def _with_campaigns(
         last=last,
     )
     calendar = campaign_index(lifts, all_shares).rename({"sku": "unique_id"})
-    names = [c for c in feats.columns if c not in ("unique_id", "ds")]
+    future = _horizon(ids, as_of, last)
+    return (
+        _with_features(nixtla, feats),
+        _with_features(future, feats),
+        calendar,
+        lifts.filter(pl.col("ds") >= as_of),
+    )
+
+
+def _horizon(ids: pl.Series, as_of: dt.date, last: dt.date) -> pl.DataFrame:
+    """``unique_id`` × ``ds`` for every series and day from ``as_of`` to ``last``."""
     days = pl.date_range(as_of, last, eager=True).to_frame("ds")
-    future = ids.to_frame("unique_id").join(days, how="cross")
+    return ids.to_frame("unique_id").join(days, how="cross")
 
-    def joined(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(feats, on=["unique_id", "ds"], how="left").with_columns(
-            pl.col(names).fill_null(0.0)
-        )
 
-    return joined(nixtla), joined(future), calendar, lifts.filter(pl.col("ds") >= as_of)
+def _with_features(frame: pl.DataFrame, feats: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the feature columns of ``feats`` (keyed by ``unique_id``, ``ds``);
+    days ``feats`` leaves out take 0."""
+    names = [c for c in feats.columns if c not in ("unique_id", "ds")]
+    return frame.join(feats, on=["unique_id", "ds"], how="left").with_columns(
+        pl.col(names).fill_null(0.0)
+    )
 
 
 def _with_prices(
@@ -800,20 +812,13 @@ def _with_prices(
             (pl.col("cidx").fill_null(1.0) * pl.col("pidx").fill_null(1.0)).alias("cidx"),
         )
     if future is None:
-        days = pl.date_range(as_of, last, eager=True).to_frame("ds")
-        future = ids.to_frame("unique_id").join(days, how="cross")
-
-    def joined(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(relative, on=["unique_id", "ds"], how="left").with_columns(
-            pl.col("price").fill_null(0.0)
-        )
-
+        future = _horizon(ids, as_of, last)
     pricing: dict[str, float | int | str | None] = {
         "price_moves": moves,
         # None: too few moves to measure, and price moves nothing.
         "price_elasticity": round(overall, 3) if moves >= prices_mod.MIN_MOVES else None,
     }
-    return joined(nixtla), joined(future), calendar, pricing
+    return _with_features(nixtla, relative), _with_features(future, relative), calendar, pricing
 
 
 def _no_established(horizon_days: int) -> ForecastResult:
